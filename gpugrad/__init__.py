@@ -1,0 +1,1 @@
+"""gpugrad: a tensor autograd library with hand-written CUDA kernels."""
