@@ -1,1 +1,24 @@
-"""gpugrad: a tensor autograd library with hand-written CUDA kernels."""
+"""gpugrad: a tensor autograd library with PyTorch's names, NumPy/Numba on the CPU and
+hand-written CUDA kernels on the GPU."""
+from . import tensor_methods  # noqa: F401  (binds ops as Tensor methods)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
+                       ones_like, tensor, zeros, zeros_like)
+from .device import device
+from .dtypes import bool_ as bool, float32, float64, int64  # noqa: A001
+from .dtypes import float32 as float  # noqa: A001
+from .dtypes import float64 as double, int64 as long
+from .ops.activation import clamp, relu
+from .ops.elementwise import add, div, maximum, minimum, mul, neg, pow, sub, where
+from .ops.join import cat, chunk, split, stack
+from .ops.matmul import matmul
+from .ops.reduce import (amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, prod, softmax,
+                         std, sum, var)
+from .ops.shape import flatten, permute, reshape, squeeze, transpose, unsqueeze
+from .ops.unary import abs, cos, exp, log, sigmoid, sin, sqrt, tanh
+from .random import manual_seed, rand, rand_like, randint, randn, randn_like, randperm
+from .tensor import Tensor
+from . import autograd, nn  # noqa: E402
+from .value import Value
+
+__version__ = "0.1.0"

@@ -1,0 +1,152 @@
+"""Function: an op's forward (on raw backend arrays) and backward (on Tensors), side by side.
+
+`forward(ctx, *arrays, **params)` computes with `ctx.xp` (NumPy or CuPy) or `ctx.kernels`,
+so one Function serves every device. `backward(ctx, grad)` returns one gradient per input
+(None where `ctx.needs_input_grad[i]` is false) written with Tensor ops: run with grad mode
+on (create_graph=True) those ops record a graph, which is how second derivatives come free.
+Gradients may keep a broadcast shape: the engine sums them back to each input's shape.
+
+The ctx of a call is also its graph node (the output's `grad_fn`).
+"""
+from .grad_mode import is_grad_enabled
+
+
+class Function:
+    is_view = False          # output shares storage with input 0 (shares its version counter)
+    differentiable = True    # False for comparisons, argmax, ...: output never requires grad
+    once_differentiable = False  # backward works on arrays only: no double backward
+    changes_device = False   # the output lives on params["device"] (device copies)
+
+    @staticmethod
+    def forward(ctx, *arrays, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays and record a node if any input needs a gradient.
+
+        A forward that returns a tuple gives (differentiable output, *non-differentiable extras),
+        e.g. max's values and indices; apply then returns a tuple of Tensors too.
+        """
+        from ..tensor import Tensor
+        dev = _common_device(cls, inputs)
+        record = cls.differentiable and is_grad_enabled() and any(t.requires_grad for t in inputs)
+        ctx = Node(cls, dev, tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs))
+        arrays = tuple(t._data for t in inputs)
+        result = cls.forward(ctx, *arrays, **params)
+        out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
+        out_dev = params["device"] if cls.changes_device else dev
+        out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
+                           version=inputs[0]._version if cls.is_view else None)
+        if record:
+            ctx._record(inputs, arrays, out)
+        if extras:
+            return (out,) + tuple(Tensor._make(e, out_dev) for e in extras)
+        return out
+
+
+def _common_device(cls, inputs):
+    dev = inputs[0].device
+    for t in inputs[1:]:
+        if t.device != dev:
+            raise RuntimeError(
+                f"{cls.__name__.lower()}: expected all tensors on one device, got {dev} and {t.device}; "
+                "move them with .to(device) first")
+    return dev
+
+
+class Node:
+    """The record of one Function call: edges to the inputs' nodes, saved tensors, metadata."""
+
+    def __init__(self, fn, dev, needs_input_grad):
+        from ..backends import get_backend
+        self.fn = fn
+        self.device = dev
+        self.backend = get_backend(dev)
+        self.xp = self.backend.xp
+        self.needs_input_grad = needs_input_grad
+        self._to_save = ()
+        self._saved = None
+        self.released = False
+        self.retained = None  # weak reference to the output when .retain_grad() was called
+
+    @property
+    def kernels(self):
+        return self.backend.kernels
+
+    @property
+    def name(self):
+        return self.fn.__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+    def save_for_backward(self, *arrays):
+        """Keep these arrays (inputs, the output, or others) for backward."""
+        self._to_save = arrays
+
+    def _record(self, inputs, arrays, out):
+        self.next_edges = tuple(
+            (t.grad_fn if t.grad_fn is not None else t) if need else None
+            for t, need in zip(inputs, self.needs_input_grad))
+        self.input_meta = tuple((t.shape, t.dtype) for t in inputs)
+        self._out_shape = out.shape
+        self._out_version = out._version
+        saved = []
+        for a in self._to_save:
+            idx = next((i for i, x in enumerate(arrays) if a is x), None)
+            if a is None:
+                saved.append(("none", None, 0))
+            elif idx is not None:
+                saved.append(("in", inputs[idx], inputs[idx]._version.value))
+            elif a is out._data:
+                saved.append(("out", a, out._version.value))
+            else:
+                saved.append(("const", a, 0))
+        self._saved = saved
+        del self._to_save
+
+    @property
+    def saved_tensors(self):
+        """The saved arrays as Tensors: inputs as themselves, the output as a tensor of this node."""
+        from ..tensor import Tensor
+        if self._saved is None:
+            raise RuntimeError(
+                f"{self.name}: trying to backward through the graph a second time (its saved "
+                "tensors were freed after the first backward); pass retain_graph=True to the "
+                "first backward() if you need to call it twice")
+        result = []
+        for kind, obj, version in self._saved:
+            if kind == "in":
+                _check_version(self, obj._version.value, version, obj.shape)
+                result.append(obj)
+            elif kind == "out":
+                _check_version(self, self._out_version.value, version, obj.shape)
+                result.append(Tensor._make(obj, self.device, grad_fn=self, version=self._out_version))
+            elif kind == "const":
+                result.append(Tensor._make(obj, self.device))
+            else:
+                result.append(None)
+        return tuple(result)
+
+    @property
+    def saved_arrays(self):
+        """The saved values as raw arrays (for backward passes that call kernels)."""
+        return tuple(None if t is None else t._data for t in self.saved_tensors)
+
+    def release(self):
+        """Free saved tensors after a backward without retain_graph."""
+        self._saved = None
+        self.released = True
+
+
+def _check_version(node, now, then, shape):
+    if now != then:
+        raise RuntimeError(
+            f"{node.name}: a tensor of shape {tuple(shape)} saved for backward was modified by an "
+            f"in-place operation (version {then} -> {now}); don't modify it in place before "
+            "backward(), or pass a .clone() to the op")

@@ -1,0 +1,111 @@
+"""Making tensors: gpugrad.tensor, zeros, ones, full, empty, arange, eye, linspace, *_like."""
+import numpy as np
+
+from . import dtypes
+from .backends import get_backend
+from .device import as_device
+from .tensor import Tensor
+
+
+def _to_array(data, dtype, dev):
+    """A fresh backend array holding `data` (always a copy, like torch.tensor)."""
+    backend = get_backend(dev)
+    if isinstance(data, Tensor):
+        host = data.backend.to_host(data._data)
+    elif type(data).__module__.startswith("cupy"):
+        host = data.get()
+    else:
+        host = np.asarray(data)
+    if dtype is not None:
+        dt = dtypes.canonical(dtype)
+    elif isinstance(data, (np.ndarray, np.generic, Tensor)) or host.dtype.kind not in "f":
+        dt = dtypes.of_array(host)
+    else:
+        dt = dtypes.default_float  # Python floats become float32, as in PyTorch
+    return backend.xp.array(host, dtype=dt, copy=True)
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"sizes must be non-negative integers, got {tuple(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _new(fill, size, dtype, device, requires_grad):
+    dev = as_device(device)
+    dt = dtypes.canonical(dtype) if dtype is not None else dtypes.default_float
+    t = Tensor._make(fill(get_backend(dev).xp, _shape(size), dt), dev)
+    t.requires_grad = requires_grad
+    return t
+
+
+def tensor(data, dtype=None, device="cpu", requires_grad=False):
+    """A tensor holding a copy of `data` (nested lists, scalars, arrays, tensors)."""
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(arr):
+    """A CPU tensor sharing memory with the NumPy array `arr` (its dtype must be supported)."""
+    dt = dtypes.canonical(arr.dtype)
+    return Tensor._make(np.asarray(arr, dtype=dt), as_device("cpu"))
+
+
+def zeros(*size, dtype=None, device="cpu", requires_grad=False):
+    return _new(lambda xp, s, dt: xp.zeros(s, dt), size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device="cpu", requires_grad=False):
+    return _new(lambda xp, s, dt: xp.ones(s, dt), size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device="cpu", requires_grad=False):
+    return _new(lambda xp, s, dt: xp.empty(s, dt), size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
+    if dtype is None and not isinstance(fill_value, float):
+        dtype = dtypes.bool_ if isinstance(fill_value, bool) else dtypes.int64
+    return _new(lambda xp, s, dt: xp.full(s, fill_value, dt), (size,), dtype, device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device="cpu", requires_grad=False):
+    return _new(lambda xp, s, dt: xp.eye(n, m, dtype=dt), (), dtype, device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=False):
+    """Like torch.arange: int64 when start, end and step are all integers, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = dtypes.int64 if ints else dtypes.default_float
+    return _new(lambda xp, s, dt: xp.arange(start, end, step, dtype=dt), (), dtype, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device="cpu", requires_grad=False):
+    return _new(lambda xp, s, dt: xp.linspace(start, end, steps, dtype=dt), (), dtype, device, requires_grad)
+
+
+def _like(maker, t, dtype, device, requires_grad, *extra):
+    return maker(t.shape, *extra, dtype=dtype or t.dtype, device=device or t.device,
+                 requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(zeros, t, dtype, device, requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(ones, t, dtype, device, requires_grad)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(empty, t, dtype, device, requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)

@@ -1,0 +1,1 @@
+"""The differentiable ops, one family per module; each op is a Function plus a thin wrapper."""

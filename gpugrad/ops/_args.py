@@ -1,0 +1,77 @@
+"""Argument handling shared by the ops: scalars to tensors, dtype promotion, dims."""
+import numpy as np
+
+from .. import dtypes
+from ..autograd.fit import Cast
+from ..tensor import Tensor
+
+_SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
+def as_tensor(value, like):
+    """`value` as a tensor on `like`'s device; Python scalars are weakly typed (NumPy 2 / PyTorch)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, _SCALARS) and not isinstance(value, np.ndarray):
+        if isinstance(value, (bool, np.bool_)):
+            dt = like.dtype
+        elif isinstance(value, (int, np.integer)):
+            dt = like.dtype if like.dtype != dtypes.bool_ else dtypes.int64
+        else:
+            dt = dtypes.to_float(like.dtype)
+        return Tensor._make(like.backend.xp.asarray(value, dtype=dt), like.device)
+    return Tensor(value, device=like.device)
+
+
+def cast(t, dtype):
+    return t if t.dtype == dtype else Cast.apply(t, dtype=dtype)
+
+
+def to_float(t):
+    """Float ops on int/bool tensors compute in the default float dtype (as PyTorch does)."""
+    return cast(t, dtypes.to_float(t.dtype))
+
+
+def binary_operands(a, b, op, float_only=False):
+    """Both operands as tensors of one promoted dtype, with broadcast-compatible shapes."""
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, b)
+    b = as_tensor(b, a)
+    a, b = promote_pair(a, b, float_only)
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} are not broadcastable") from None
+    return a, b
+
+
+def promote_pair(a, b, float_only=False):
+    """Both tensors cast to their promoted dtype (see gpugrad.dtypes)."""
+    dt = dtypes.promote(a.dtype, b.dtype)
+    if float_only:
+        dt = dtypes.to_float(dt)
+    return cast(a, dt), cast(b, dt)
+
+
+def norm_dims(dim, ndim, op):
+    """`dim` (None, int or tuple) as a sorted tuple of non-negative axes; None means all."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+        out.append(int(d) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} repeats a dimension")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def norm_dim(dim, ndim, op):
+    return norm_dims(int(dim), ndim, op)[0] if ndim else 0
+
+
+def keep_shape(shape, dims):
+    """`shape` with the reduced `dims` set to 1 (the keepdim shape)."""
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))

@@ -1,0 +1,170 @@
+"""Arithmetic: + - * / ** and unary minus, comparisons, maximum/minimum, where."""
+from .. import dtypes
+from ..autograd import Function
+from ._args import as_tensor, binary_operands, cast
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g * b if ctx.needs_input_grad[0] else None,
+                g * a if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g / b if ctx.needs_input_grad[0] else None,
+                -g * a / (b * b) if ctx.needs_input_grad[1] else None)
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        gb = g * out * a.log() if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Maximum(Function):
+    """Elementwise max; at ties the gradient is split evenly, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_arrays
+        share = (a > b) + 0.5 * (a == b)
+        return g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, a, b, cond):
+        ctx.cond = cond
+        return ctx.xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        mask = ctx.cond.astype(g.dtype)
+        return g * mask, g * (1 - mask)
+
+
+class Compare(Function):
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, b, op):
+        return getattr(a, op)(b)
+
+
+def add(a, b, alpha=1):
+    a, b = binary_operands(a, b, "add")
+    return Add.apply(a, b if alpha == 1 else b * alpha)
+
+
+def sub(a, b, alpha=1):
+    a, b = binary_operands(a, b, "sub")
+    return Sub.apply(a, b if alpha == 1 else b * alpha)
+
+
+def mul(a, b):
+    return Mul.apply(*binary_operands(a, b, "mul"))
+
+
+def div(a, b):
+    """True division; integer operands give the default float dtype, as in PyTorch."""
+    return Div.apply(*binary_operands(a, b, "div", float_only=True))
+
+
+def pow(a, b):
+    a, b = binary_operands(a, b, "pow")
+    if dtypes.is_float(b.dtype) or not dtypes.is_float(a.dtype):
+        return Pow.apply(a, b)
+    return Pow.apply(a, cast(b, a.dtype))
+
+
+def neg(a):
+    return Neg.apply(a)
+
+
+def maximum(a, b):
+    return Maximum.apply(*binary_operands(a, b, "maximum"))
+
+
+def minimum(a, b):
+    return -maximum(-as_tensor(a, b), -as_tensor(b, a))
+
+
+def where(condition, a, b):
+    """a where condition else b (condition: a bool tensor), broadcast together."""
+    if not hasattr(a, "_data") and not hasattr(b, "_data"):
+        raise TypeError("where: at least one of the two values must be a tensor")
+    a, b = binary_operands(a, b, "where")
+    cond = as_tensor(condition, a)
+    if cond.dtype != dtypes.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    if cond.device != a.device:
+        raise RuntimeError(f"where: condition on {cond.device} but values on {a.device}")
+    return Where.apply(a, b, cond=cond._data)
+
+
+def compare(a, b, op):
+    """Elementwise comparison (`op` is an ndarray dunder name such as '__lt__'); no gradient."""
+    a, b = binary_operands(a, b, op.strip("_"))
+    return Compare.apply(a, b, op=op)
+
+
+__all__ = ["add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "where", "compare"]

@@ -1,0 +1,54 @@
+"""Binds the ops as Tensor methods and operators (kept apart so tensor.py need not import ops)."""
+from .ops import activation, convert, elementwise as ew, index, inplace, join, matmul, reduce, shape, unary
+from .tensor import Tensor
+
+
+def _reflect(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _cmp(op):
+    return lambda self, other: ew.compare(self, other, op)
+
+
+METHODS = {
+    # arithmetic and comparisons
+    "__add__": ew.add, "__radd__": _reflect(ew.add), "__sub__": ew.sub, "__rsub__": _reflect(ew.sub),
+    "__mul__": ew.mul, "__rmul__": _reflect(ew.mul), "__truediv__": ew.div,
+    "__rtruediv__": _reflect(ew.div), "__pow__": ew.pow, "__rpow__": _reflect(ew.pow),
+    "__matmul__": matmul.matmul, "__rmatmul__": _reflect(matmul.matmul), "__neg__": ew.neg,
+    "__pos__": lambda self: self, "__abs__": unary.abs,
+    "__lt__": _cmp("__lt__"), "__le__": _cmp("__le__"), "__gt__": _cmp("__gt__"),
+    "__ge__": _cmp("__ge__"), "__eq__": _cmp("__eq__"), "__ne__": _cmp("__ne__"),
+    "__getitem__": index.getitem, "__setitem__": inplace.setitem,
+    "add": ew.add, "sub": ew.sub, "mul": ew.mul, "div": ew.div, "pow": ew.pow, "neg": ew.neg,
+    "maximum": ew.maximum, "minimum": ew.minimum, "matmul": matmul.matmul,
+    # elementwise math and activations
+    "abs": unary.abs, "exp": unary.exp, "log": unary.log, "sqrt": unary.sqrt, "sin": unary.sin,
+    "cos": unary.cos, "tanh": unary.tanh, "sigmoid": unary.sigmoid, "relu": activation.relu,
+    "clamp": activation.clamp, "clip": activation.clamp,
+    # reductions
+    "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min, "amax": reduce.amax,
+    "amin": reduce.amin, "prod": reduce.prod, "var": reduce.var, "std": reduce.std,
+    "argmax": reduce.argmax, "argmin": reduce.argmin, "logsumexp": reduce.logsumexp,
+    "softmax": reduce.softmax, "log_softmax": reduce.log_softmax,
+    # shapes
+    "reshape": shape.reshape, "view": shape.reshape, "flatten": shape.flatten,
+    "unsqueeze": shape.unsqueeze, "squeeze": shape.squeeze, "permute": shape.permute,
+    "transpose": shape.transpose, "expand": shape.expand, "contiguous": shape.contiguous,
+    "clone": shape.clone, "split": join.split, "chunk": join.chunk,
+    "expand_as": lambda self, other: shape.expand(self, other.shape),
+    "view_as": lambda self, other: shape.reshape(self, other.shape),
+    # dtypes and devices
+    "to": convert.to, "cpu": lambda self: convert.to(self, "cpu"),
+    "cuda": lambda self, device="cuda": convert.to(self, device),
+    "float": lambda self: convert.to(self, "float32"), "double": lambda self: convert.to(self, "float64"),
+    "long": lambda self: convert.to(self, "int64"), "bool": lambda self: convert.to(self, "bool"),
+    "type_as": lambda self, other: convert.to(self, other.dtype),
+}
+METHODS.update({name: getattr(inplace, name) for name in inplace.__all__ if name != "setitem"})
+
+for _name, _fn in METHODS.items():
+    setattr(Tensor, _name, _fn)
+Tensor.T = property(shape.t_)
+Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
