@@ -35,8 +35,6 @@ class SumTo(Function):
 
 
 class BroadcastTo(Function):
-    is_view = True
-
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape

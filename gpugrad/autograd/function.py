@@ -12,7 +12,6 @@ from .grad_mode import is_grad_enabled
 
 
 class Function:
-    is_view = False          # output shares storage with input 0 (shares its version counter)
     differentiable = True    # False for comparisons, argmax, ...: output never requires grad
     once_differentiable = False  # backward works on arrays only: no double backward
     changes_device = False   # the output lives on params["device"] (device copies)
@@ -41,12 +40,19 @@ class Function:
         out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
-                           version=inputs[0]._version if cls.is_view else None)
+                           version=_shared_version(ctx.xp, out_arr, inputs))
         if record:
             ctx._record(inputs, arrays, out)
         if extras:
             return (out,) + tuple(Tensor._make(e, out_dev) for e in extras)
         return out
+
+
+def _shared_version(xp, out, inputs):
+    """A view of input 0 (reshape, slice, transpose...) shares its in-place version counter."""
+    if inputs and out is not inputs[0]._data and xp.may_share_memory(out, inputs[0]._data):
+        return inputs[0]._version
+    return None
 
 
 def _common_device(cls, inputs):
@@ -86,7 +92,8 @@ class Node:
         return f"<{self.name}>"
 
     def save_for_backward(self, *arrays):
-        """Keep these arrays (inputs, the output, or others) for backward."""
+        """Keep these arrays for backward. Inputs and the output (the very array forward
+        returns) come back as tensors in the graph; any other array comes back as a constant."""
         self._to_save = arrays
 
     def _record(self, inputs, arrays, out):

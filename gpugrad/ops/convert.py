@@ -2,7 +2,7 @@
 from .. import dtypes
 from ..autograd import Function
 from ..backends import get_backend
-from ..device import as_device
+from ..device import as_device, device
 from ..tensor import Tensor
 from ._args import cast
 
@@ -29,7 +29,7 @@ def _parse(args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dev, dt = a.device, a.dtype
-        elif isinstance(a, str) or hasattr(a, "index") and hasattr(a, "type"):
+        elif isinstance(a, device) or isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
             dev = a
         else:
             dt = a

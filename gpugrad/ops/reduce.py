@@ -64,11 +64,11 @@ class MaxDim(Function):
 
 class Prod(Function):
     @staticmethod
-    def forward(ctx, x, dims, keepdim):
+    def forward(ctx, x, dims):
         out = x.prod(axis=dims, keepdims=True)
         ctx.save_for_backward(x, out)
         ctx.dims, ctx.in_shape = dims, x.shape
-        return out if keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in dims])
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -173,7 +173,13 @@ def min(x, dim=None, keepdim=False):
 
 
 def prod(x, dim=None, keepdim=False):
-    return Prod.apply(x, dims=norm_dims(dim, x.ndim, "prod"), keepdim=keepdim)
+    dims = norm_dims(dim, x.ndim, "prod")
+    return _drop_dims(Prod.apply(x, dims=dims), dims, keepdim)
+
+
+def _drop_dims(out, dims, keepdim):
+    """A keepdim result reshaped without the reduced dims unless keepdim."""
+    return out if keepdim else out.reshape([s for i, s in enumerate(out.shape) if i not in dims])
 
 
 def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
@@ -208,7 +214,7 @@ def logsumexp(x, dim, keepdim=False):
     m = x._data.max(axis=dims, keepdims=True)
     m = x.backend.xp.where(x.backend.xp.isfinite(m), m, 0)
     out = (x - m).exp().sum(dims, keepdim=True).log() + m
-    return out if keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in dims])
+    return _drop_dims(out, dims, keepdim)
 
 
 def softmax(x, dim):

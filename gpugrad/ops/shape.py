@@ -7,8 +7,6 @@ from ._args import norm_dim, norm_dims
 
 
 class Reshape(Function):
-    is_view = True
-
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
@@ -20,8 +18,6 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    is_view = True
-
     @staticmethod
     def forward(ctx, x, dims):
         ctx.inverse = tuple(np.argsort(dims))
