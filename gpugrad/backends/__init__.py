@@ -1,0 +1,1 @@
+"""Device backends: array-level kernels behind one interface (see backends/cpu, backends/cuda)."""
