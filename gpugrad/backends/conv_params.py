@@ -81,13 +81,13 @@ def check_conv2d_args(x_shape, w_shape, stride, padding, dilation, groups):
     pads = resolve_padding(padding, kernel, stride, dilation)
     if min(pads) < 0:
         raise ValueError(f"padding must be >= 0, got padding={padding!r} {shapes}")
+    if x_shape[1] % groups or w_shape[0] % groups:
+        raise ValueError(f"groups={groups} must divide in_channels={x_shape[1]} and "
+                         f"out_channels={w_shape[0]} {shapes}")
     channels = w_shape[1] * groups
     if x_shape[1] != channels and x_shape[3] == channels:
         raise ValueError(f"input looks like NHWC: it has weight.shape[1]*groups={channels} channels "
                          f"in its last axis; conv2d expects NCHW, use x.transpose(0, 3, 1, 2) {shapes}")
-    if x_shape[1] % groups or w_shape[0] % groups:
-        raise ValueError(f"groups={groups} must divide in_channels={x_shape[1]} and "
-                         f"out_channels={w_shape[0]} {shapes}")
     if x_shape[1] != channels:
         raise ValueError(f"input channels {x_shape[1]} != weight.shape[1]*groups = {channels} {shapes}")
     for axis, size, k, d, before, after in (("height", x_shape[2], kernel[0], dilation[0], *pads[:2]),

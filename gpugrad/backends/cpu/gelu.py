@@ -51,7 +51,7 @@ def _tanh_form(approximate):
 
 def gelu_fwd(x, approximate):
     """GELU(x) for any shape; `approximate` is "none" (erf) or "tanh", as in PyTorch."""
-    x = np.ascontiguousarray(x)
+    x = np.asarray(x, order="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
     out = np.empty_like(x)
     _fwd(x.reshape(-1), out.reshape(-1), _tanh_form(approximate))
     return out
@@ -59,7 +59,8 @@ def gelu_fwd(x, approximate):
 
 def gelu_bwd(x, gy, approximate):
     """gy * GELU'(x), the derivative of the chosen form."""
-    x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy, x.dtype)
+    x = np.asarray(x, order="C")
+    gy = np.asarray(gy, x.dtype, order="C")
     out = np.empty_like(x)
     _bwd(x.reshape(-1), gy.reshape(-1), out.reshape(-1), _tanh_form(approximate))
     return out
