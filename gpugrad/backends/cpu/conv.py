@@ -1,0 +1,156 @@
+"""CPU conv2d kernels: forward, weight gradient and input gradient (NCHW, float32/float64).
+
+All three are an im2col-style Numba gather (parallel over batch x channels) plus one BLAS
+GEMM per group, run over the batch in chunks so the patch buffer stays below
+COLS_BUDGET_BYTES whatever the batch size. Arguments are validated by the op layer
+(gpugrad.backends.conv_params.check_conv2d_args); stride/padding/dilation are (h, w) pairs.
+
+The patch buffer is laid out (C, kh, kw, N, OH, OW): rows are (channel, tap), columns are
+(sample, output position), so one GEMM covers a whole chunk of the batch.
+"""
+import numba
+import numpy as np
+
+from ..conv_params import conv_output_size
+
+COLS_BUDGET_BYTES = 32 << 20
+
+
+@numba.njit(parallel=True, cache=True)
+def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
+    """out[c, i, j, n, a, b] = x[n, c, a*sh + i*dh - ph, b*sw + j*dw - pw], 0 outside x."""
+    n_batch, channels, height, width = x.shape
+    kh, kw, oh_, ow_ = out.shape[1], out.shape[2], out.shape[4], out.shape[5]
+    for nc in numba.prange(n_batch * channels):
+        n, c = nc // channels, nc % channels
+        for i in range(kh):
+            for j in range(kw):
+                # output columns b whose input column lies inside x: lo <= b < hi
+                off = j * dw - pw
+                lo = min(ow_, max(0, (-off + sw - 1) // sw))
+                hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
+                for a in range(oh_):
+                    row = out[c, i, j, n, a]
+                    h = a * sh + i * dh - ph
+                    if h < 0 or h >= height:
+                        row[:] = 0
+                        continue
+                    row[:lo] = 0
+                    for b in range(lo, hi):
+                        row[b] = x[n, c, h, b * sw + off]
+                    row[hi:] = 0
+
+
+@numba.njit(parallel=True, cache=True)
+def _col2im_gather(dcols, gx, sh, sw, ph, pw, dh, dw):
+    """Transposed-conv accumulation in gather form: each gx[n, c, h, w] sums the dcols
+    entries (c, i, j, n, a, b) of the output positions that read it, h = a*sh + i*dh - ph,
+    w = b*sw + j*dw - pw. Input rows/columns no output reads stay 0."""
+    n_batch, channels, height, width = gx.shape
+    kh, kw, oh_, ow_ = dcols.shape[1], dcols.shape[2], dcols.shape[4], dcols.shape[5]
+    for nc in numba.prange(n_batch * channels):
+        n, c = nc // channels, nc % channels
+        for h in range(height):
+            row = gx[n, c, h]
+            row[:] = 0
+            for i in range(kh):
+                t = h + ph - i * dh
+                if t < 0 or t % sh != 0 or t // sh >= oh_:
+                    continue
+                a = t // sh
+                for j in range(kw):
+                    off = j * dw - pw  # w = b*sw + off
+                    w0 = max(0, off)
+                    w0 += (off - w0) % sw  # first w >= max(0, off) with w == off (mod sw)
+                    w1 = min(width, (ow_ - 1) * sw + off + 1)
+                    src = dcols[c, i, j, n, a]
+                    for w in range(w0, w1, sw):
+                        row[w] += src[(w - off) // sw]
+
+
+def _chunk(n_batch, per_sample_bytes):
+    """Samples per chunk so that the patch buffer stays within COLS_BUDGET_BYTES."""
+    return max(1, min(n_batch, COLS_BUDGET_BYTES // max(1, per_sample_bytes)))
+
+
+def _out_hw(shape, kh, kw, stride, padding, dilation):
+    return (conv_output_size(shape[2], kh, stride[0], padding[0], dilation[0]),
+            conv_output_size(shape[3], kw, stride[1], padding[1], dilation[1]))
+
+
+def _patches(x, kh, kw, oh, ow, stride, padding, dilation):
+    out = np.empty((x.shape[1], kh, kw, x.shape[0], oh, ow), x.dtype)
+    _gather_patches(x, out, *stride, *padding, *dilation)
+    return out
+
+
+def im2col(x, kh, kw, stride, padding, dilation):
+    """Patches of x as (N, C*kh*kw, OH*OW), rows ordered (channel, tap) like the weight."""
+    oh, ow = _out_hw(x.shape, kh, kw, stride, padding, dilation)
+    cols = _patches(np.ascontiguousarray(x), kh, kw, oh, ow, stride, padding, dilation)
+    return np.ascontiguousarray(cols.transpose(3, 0, 1, 2, 4, 5)).reshape(x.shape[0], -1, oh * ow)
+
+
+def _batch_major(a2d, n_batch):
+    """(F, nb*L) GEMM result -> (nb, F, L)."""
+    return a2d.reshape(a2d.shape[0], n_batch, -1).transpose(1, 0, 2)
+
+
+def _feature_major(g):
+    """(nb, F, OH, OW) gradient chunk -> contiguous (F, nb*OH*OW) GEMM operand."""
+    return np.ascontiguousarray(g.reshape(g.shape[0], g.shape[1], -1).transpose(1, 0, 2)).reshape(g.shape[1], -1)
+
+
+def conv2d_forward(x, w, stride, padding, dilation, groups):
+    """y = conv2d(x, w): per chunk, im2col then one GEMM per group W_g (F/g, C/g*kh*kw) @ cols_g."""
+    n_batch, channels = x.shape[:2]
+    f, cg, kh, kw = w.shape
+    oh, ow = _out_hw(x.shape, kh, kw, stride, padding, dilation)
+    y = np.empty((n_batch, f, oh, ow), x.dtype)
+    w2 = w.reshape(groups, f // groups, -1)
+    nb = _chunk(n_batch, channels * kh * kw * oh * ow * x.itemsize)
+    for n0 in range(0, n_batch, nb):
+        xs = x[n0:n0 + nb]
+        cols = _patches(xs, kh, kw, oh, ow, stride, padding, dilation).reshape(groups, w2.shape[2], -1)
+        y2 = np.matmul(w2, cols).reshape(f, -1)
+        y[n0:n0 + nb] = _batch_major(y2, xs.shape[0]).reshape(-1, f, oh, ow)
+    return y
+
+
+def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
+    """dL/dW by seed 000's dilated weight-gradient convolution.
+
+    gw[f, c, r] = sum_{b,i} X'[c, b, r*s' + i*d' - p] * G'[f, b, i] with X' = x (batch <-> channel),
+    G' = gy (batch <-> channel), stride s' = dilation, dilation d' = stride, and the effective
+    output r cropped to the kernel size. Its im2col gathers X'[c, b, r*dilation + i*stride - p]
+    at (c, r, b, i) -- exactly the forward's patch buffer -- so the effective convolution is
+    _gather_patches plus one GEMM per group, G'_g (F/g, N*OH*OW) @ patches_g^T, summed over chunks.
+    """
+    n_batch, channels = x.shape[:2]
+    f, oh, ow = gy.shape[1:]
+    gw = np.zeros((groups, f // groups, channels // groups * kh * kw), x.dtype)
+    nb = _chunk(n_batch, channels * kh * kw * oh * ow * x.itemsize)
+    for n0 in range(0, n_batch, nb):
+        cols = _patches(x[n0:n0 + nb], kh, kw, oh, ow, stride, padding, dilation)
+        cols = cols.reshape(groups, gw.shape[2], -1)
+        g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
+        gw += np.matmul(g2, cols.transpose(0, 2, 1))
+    return gw.reshape(f, channels // groups, kh, kw)
+
+
+def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
+    """dL/dX as the transposed convolution of gy with w: per chunk one GEMM per group
+    W_g^T (C/g*kh*kw, F/g) @ G_g gives per-tap contributions, then _col2im_gather sums
+    them into each input element (gather form, no scatter races), zero where never read."""
+    n_batch, channels = x_shape[:2]
+    f, cg, kh, kw = w.shape
+    oh, ow = gy.shape[2:]
+    gx = np.empty(x_shape, gy.dtype)
+    wt = w.reshape(groups, f // groups, -1).transpose(0, 2, 1)
+    nb = _chunk(n_batch, channels * kh * kw * oh * ow * gy.itemsize)
+    for n0 in range(0, n_batch, nb):
+        g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
+        rows = min(nb, n_batch - n0)
+        dcols = np.matmul(wt, g2).reshape(channels, kh, kw, rows, oh, ow)
+        _col2im_gather(dcols, gx[n0:n0 + nb], *stride, *padding, *dilation)
+    return gx

@@ -1,0 +1,65 @@
+"""CPU max pooling (NCHW) with PyTorch's semantics, parallel over batch x channel planes.
+
+Padding acts as -inf (a padded position is never the argmax), a window's scan is row-major
+and only a strictly greater value or a NaN replaces the running max (so ties keep the
+first, and NaN propagates), and argmax is the flat index h*W + w within the (n, c) plane.
+"""
+import numba
+import numpy as np
+
+from ..conv_params import pool_output_size
+
+
+@numba.njit(parallel=True, cache=True)
+def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
+    n_batch, channels, height, width = x.shape
+    oh_, ow_ = y.shape[2], y.shape[3]
+    for nc in numba.prange(n_batch * channels):
+        n, c = nc // channels, nc % channels
+        for a in range(oh_):
+            h0 = a * sh - ph
+            h1 = min(h0 + (kh - 1) * dh + 1, height)
+            while h0 < 0:
+                h0 += dh
+            for b in range(ow_):
+                w0 = b * sw - pw
+                w1 = min(w0 + (kw - 1) * dw + 1, width)
+                while w0 < 0:
+                    w0 += dw
+                best, idx = -np.inf, h0 * width + w0
+                for h in range(h0, h1, dh):
+                    for w in range(w0, w1, dw):
+                        v = x[n, c, h, w]
+                        if v > best or np.isnan(v):
+                            best, idx = v, h * width + w
+                y[n, c, a, b], arg[n, c, a, b] = best, idx
+
+
+@numba.njit(parallel=True, cache=True)
+def _maxpool_bwd(gy, arg, gx):
+    """Each thread owns whole (n, c) planes, so accumulating into gx cannot race."""
+    n_batch, channels = gy.shape[0], gy.shape[1]
+    for nc in numba.prange(n_batch * channels):
+        n, c = nc // channels, nc % channels
+        plane, g, idx = gx[n, c].reshape(-1), gy[n, c].reshape(-1), arg[n, c].reshape(-1)
+        plane[:] = 0
+        for k in range(g.size):
+            plane[idx[k]] += g[k]
+
+
+def maxpool2d_fwd(x, kernel, stride, padding, dilation, ceil_mode):
+    """(y, argmax) for (h, w) pairs kernel/stride/padding/dilation; argmax is int64."""
+    x = np.ascontiguousarray(x)
+    oh, ow = (pool_output_size(s, k, st, p, d, ceil_mode)
+              for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+    y = np.empty(x.shape[:2] + (oh, ow), x.dtype)
+    arg = np.empty(y.shape, np.int64)
+    _maxpool_fwd(x, y, arg, *kernel, *stride, *padding, *dilation)
+    return y, arg
+
+
+def maxpool2d_bwd(gy, argmax, x_shape):
+    """Route each output gradient to its argmax; overlapping windows accumulate."""
+    gx = np.empty(x_shape, gy.dtype)
+    _maxpool_bwd(np.ascontiguousarray(gy), np.ascontiguousarray(argmax), gx)
+    return gx

@@ -1,0 +1,156 @@
+"""Plain float64 references for the CPU kernels, written from the definitions.
+
+Slow on purpose: loops over taps/windows and NumPy slicing only, so each is easy to check
+by eye. The tests compare every kernel against these (and against PyTorch when installed).
+"""
+import math
+
+import numpy as np
+
+from ..conv_params import conv_output_size, pool_output_size
+
+
+def _conv_setup(x_shape, kh, kw, stride, padding, dilation):
+    oh = conv_output_size(x_shape[2], kh, stride[0], padding[0], dilation[0])
+    ow = conv_output_size(x_shape[3], kw, stride[1], padding[1], dilation[1])
+
+    def tap(xp, i, j):
+        """xp[..., a*sh + i*dh, b*sw + j*dw] for all output positions (a, b)."""
+        h0, w0 = i * dilation[0], j * dilation[1]
+        return xp[..., h0:h0 + stride[0] * (oh - 1) + 1:stride[0], w0:w0 + stride[1] * (ow - 1) + 1:stride[1]]
+
+    return oh, ow, tap
+
+
+def _pad(x, padding):
+    return np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+
+
+def im2col_ref(x, kh, kw, stride, padding, dilation):
+    oh, ow, tap = _conv_setup(x.shape, kh, kw, stride, padding, dilation)
+    xp = _pad(x, padding)
+    cols = np.stack([tap(xp, i, j) for i in range(kh) for j in range(kw)], axis=2)  # (N, C, kh*kw, OH, OW)
+    return cols.reshape(x.shape[0], -1, oh * ow)
+
+
+def conv2d_ref(x, w, stride, padding, dilation, groups):
+    """y[n, f, a, b] = sum_{c in f's group, i, j} xpad[n, c, a*sh + i*dh, b*sw + j*dw] * w[f, c, i, j]."""
+    f, cg, kh, kw = w.shape
+    oh, ow, tap = _conv_setup(x.shape, kh, kw, stride, padding, dilation)
+    xp, w = _pad(x, padding), np.asarray(w, np.float64)
+    fg = f // groups
+    y = np.zeros((x.shape[0], f, oh, ow))
+    for g in range(groups):
+        xg, wg = xp[:, g * cg:(g + 1) * cg], w[g * fg:(g + 1) * fg]
+        for i in range(kh):
+            for j in range(kw):
+                y[:, g * fg:(g + 1) * fg] += np.einsum("nchw,fc->nfhw", tap(xg, i, j), wg[:, :, i, j])
+    return y
+
+
+def conv_wgrad_ref(x, gy, kh, kw, stride, padding, dilation, groups):
+    """gw[f, c, i, j] = sum_{n, a, b} gy[n, f, a, b] * xpad[n, c, a*sh + i*dh, b*sw + j*dw]."""
+    cg, f = x.shape[1] // groups, gy.shape[1]
+    _, _, tap = _conv_setup(x.shape, kh, kw, stride, padding, dilation)
+    xp, gy = _pad(x, padding), np.asarray(gy, np.float64)
+    fg = f // groups
+    gw = np.zeros((f, cg, kh, kw))
+    for g in range(groups):
+        xg, gg = xp[:, g * cg:(g + 1) * cg], gy[:, g * fg:(g + 1) * fg]
+        for i in range(kh):
+            for j in range(kw):
+                gw[g * fg:(g + 1) * fg, :, i, j] = np.einsum("nfhw,nchw->fc", gg, tap(xg, i, j))
+    return gw
+
+
+def conv_dgrad_ref(gy, w, x_shape, stride, padding, dilation, groups):
+    """gx[n, c, h, w] = sum of gy[n, f, a, b] * w[f, c, i, j] over all (f, a, b, i, j) whose
+    forward read is (h, w): accumulated into the padded input, then the padding is cut off."""
+    f, cg, kh, kw = w.shape
+    _, _, tap = _conv_setup(x_shape, kh, kw, stride, padding, dilation)
+    gy, w = np.asarray(gy, np.float64), np.asarray(w, np.float64)
+    n, c, h, wd = x_shape
+    gxp = np.zeros((n, c, h + 2 * padding[0], wd + 2 * padding[1]))
+    fg = f // groups
+    for g in range(groups):
+        gxg, gg, wg = gxp[:, g * cg:(g + 1) * cg], gy[:, g * fg:(g + 1) * fg], w[g * fg:(g + 1) * fg]
+        for i in range(kh):
+            for j in range(kw):
+                tap(gxg, i, j)[...] += np.einsum("nfhw,fc->nchw", gg, wg[:, :, i, j])
+    return gxp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
+
+
+def gelu_fwd_ref(x, approximate):
+    x = np.asarray(x, np.float64)
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        return 0.5 * x * (1 + np.tanh(k * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def gelu_bwd_ref(x, gy, approximate):
+    """Seed 000: d/dx = 0.5*(1 + erf(x/sqrt2)) + x*exp(-x^2/2)/sqrt(2*pi); tanh form by the chain rule."""
+    x, gy = np.asarray(x, np.float64), np.asarray(gy, np.float64)
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = np.tanh(k * (x + 0.044715 * x ** 3))
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * k * (1 + 3 * 0.044715 * x ** 2)
+    else:
+        d = 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2))) + x * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi)
+    return gy * d
+
+
+def maxpool2d_fwd_ref(x, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch semantics: padding never wins, first max in scan order, a NaN wins (the last one)."""
+    x = np.asarray(x, np.float64)
+    n, c, h, w = x.shape
+    oh, ow = (pool_output_size(s, k, st, p, d, ceil_mode)
+              for s, k, st, p, d in zip((h, w), kernel, stride, padding, dilation))
+    y, arg = np.empty((n, c, oh, ow)), np.empty((n, c, oh, ow), np.int64)
+    for a in range(oh):
+        for b in range(ow):
+            rows = [r for r in range(a * stride[0] - padding[0], a * stride[0] - padding[0] + kernel[0] * dilation[0],
+                                     dilation[0]) if 0 <= r < h]
+            cols = [q for q in range(b * stride[1] - padding[1], b * stride[1] - padding[1] + kernel[1] * dilation[1],
+                                     dilation[1]) if 0 <= q < w]
+            best, idx = np.full((n, c), -np.inf), np.full((n, c), rows[0] * w + cols[0])
+            for r in rows:
+                for q in cols:
+                    v = x[:, :, r, q]
+                    take = (v > best) | np.isnan(v)
+                    best, idx = np.where(take, v, best), np.where(take, r * w + q, idx)
+            y[:, :, a, b], arg[:, :, a, b] = best, idx
+    return y, arg
+
+
+def maxpool2d_bwd_ref(gy, argmax, x_shape):
+    n, c, h, w = x_shape
+    gx = np.zeros((n, c, h * w))
+    for i in range(n):
+        for j in range(c):
+            np.add.at(gx[i, j], argmax[i, j].ravel(), np.asarray(gy[i, j], np.float64).ravel())
+    return gx.reshape(x_shape)
+
+
+def softmax_xent_fwd_ref(logits, target, ignore_index, label_smoothing):
+    x = np.asarray(logits, np.float64)
+    n, k = x.shape
+    lse = np.array([x[r].max() + math.log(np.exp(x[r] - x[r].max()).sum()) for r in range(n)])
+    loss = np.zeros(n)
+    for r in range(n):
+        if target[r] != ignore_index:
+            loss[r] = ((1 - label_smoothing) * (lse[r] - x[r, target[r]])
+                       + label_smoothing / k * (lse[r] - x[r]).sum())
+    return loss, lse
+
+
+def softmax_xent_bwd_ref(logits, target, lse, gloss, ignore_index, label_smoothing):
+    x = np.asarray(logits, np.float64)
+    n, k = x.shape
+    g = np.zeros((n, k))
+    for r in range(n):
+        if target[r] != ignore_index:
+            q = np.full(k, label_smoothing / k)
+            q[target[r]] += 1 - label_smoothing
+            g[r] = gloss[r] * (np.exp(x[r] - lse[r]) - q)
+    return g

@@ -1,0 +1,43 @@
+"""Max pooling kernels against the float64 reference: PyTorch's window, tie and NaN rules."""
+import numpy as np
+from hypothesis import given
+
+from cpu_cases import SETTINGS, normal, pool_cases
+from gpugrad.backends.cpu import pool
+from gpugrad.backends.cpu import reference as ref
+
+
+def _params(case):
+    return case["kernel"], case["stride"], case["padding"], case["dilation"], case["ceil_mode"]
+
+
+@SETTINGS
+@given(pool_cases())
+def test_forward_and_backward(case):
+    x = normal(case["seed"], case["x_shape"], scale=3)
+    y, arg = pool.maxpool2d_fwd(x, *_params(case))
+    y_ref, arg_ref = ref.maxpool2d_fwd_ref(x, *_params(case))
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(arg, arg_ref)
+    assert arg.dtype == np.int64
+    gy = normal(case["seed"] + 1, y.shape)
+    np.testing.assert_allclose(pool.maxpool2d_bwd(gy, arg, x.shape), ref.maxpool2d_bwd_ref(gy, arg, x.shape),
+                               rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(pool_cases())
+def test_ties_take_first_in_scan_order(case):
+    """Values from {-1, 0, 1} tie in almost every window; float32 so the kernel's own dtype runs too."""
+    x = np.random.default_rng(case["seed"]).integers(-1, 2, case["x_shape"]).astype(np.float32)
+    y, arg = pool.maxpool2d_fwd(x, *_params(case))
+    y_ref, arg_ref = ref.maxpool2d_fwd_ref(x, *_params(case))
+    np.testing.assert_array_equal(arg, arg_ref)
+    np.testing.assert_array_equal(y, y_ref.astype(np.float32))
+
+
+def test_nan_wins_and_negative_infinity_beats_padding():
+    x = np.array([[[[1.0, np.nan, 3.0, np.nan], [-np.inf, -np.inf, 0.0, 2.0]]]])
+    y, arg = pool.maxpool2d_fwd(x, (2, 2), (2, 2), (1, 1), (1, 1), False)
+    np.testing.assert_array_equal(arg, [[[[0, 1, 3], [4, 6, 7]]]])  # the last NaN wins; an all -inf window keeps its first
+    assert np.isnan(y[0, 0, 0, 1]) and y[0, 0, 1, 0] == -np.inf
