@@ -2,7 +2,10 @@
 from .. import dtypes
 from ..autograd import Function
 from ..ops.activation import clamp, gelu, leaky_relu, relu, softplus  # noqa: F401
+from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401
 from ..ops.join import pad  # noqa: F401
+from ..ops.norm import batch_norm  # noqa: F401
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
 from ..ops.unary import sigmoid, tanh  # noqa: F401
 from ..tensor import Tensor

@@ -1,0 +1,119 @@
+"""conv2d and conv_transpose2d on the backend's three conv kernels (seed 000).
+
+With Y = conv(X, W):
+- dL/dX is the transposed convolution of G with W (`conv_dgrad`, gather form);
+- dL/dW is the dilated weight-gradient convolution of X with G, batch and channels swapped,
+  stride and dilation trading places, cropped to the kernel (`conv_wgrad`).
+The three kernels are bilinear in their two tensor operands, so each one's backward is made of
+the other two: conv2d, conv_transpose2d and both gradients are differentiable any number of
+times, and the op code is the same on every device.
+"""
+from ..autograd import Function
+from ..backends.conv_params import check_conv2d_args, normalize_pair
+from .join import pad as pad_op
+
+
+class Conv(Function):
+    """y = conv(x, w) (bias is added outside, as a broadcast add)."""
+
+    @staticmethod
+    def forward(ctx, x, w, params):
+        ctx.save_for_backward(x, w)
+        ctx.params = params  # (stride, padding, dilation, groups)
+        return ctx.kernels.conv2d_forward(x, w, *params)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        gx = ConvDgrad.apply(g, w, x_shape=x.shape, params=ctx.params) if ctx.needs_input_grad[0] else None
+        gw = ConvWgrad.apply(x, g, kernel=w.shape[2:], params=ctx.params) if ctx.needs_input_grad[1] else None
+        return gx, gw
+
+
+class ConvDgrad(Function):
+    """gx = conv_dgrad(g, w): the transposed convolution (also conv_transpose2d's forward)."""
+
+    @staticmethod
+    def forward(ctx, g, w, x_shape, params):
+        ctx.save_for_backward(g, w)
+        ctx.params = params
+        return ctx.kernels.conv_dgrad(g, w, tuple(x_shape), *params)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        g, w = ctx.saved_tensors
+        dg = Conv.apply(ggx, w, params=ctx.params) if ctx.needs_input_grad[0] else None
+        dw = ConvWgrad.apply(ggx, g, kernel=w.shape[2:], params=ctx.params) if ctx.needs_input_grad[1] else None
+        return dg, dw
+
+
+class ConvWgrad(Function):
+    """gw = conv_wgrad(x, g): seed 000's dilated weight-gradient convolution."""
+
+    @staticmethod
+    def forward(ctx, x, g, kernel, params):
+        ctx.save_for_backward(x, g)
+        ctx.params = params
+        return ctx.kernels.conv_wgrad(x, g, kernel[0], kernel[1], *params)
+
+    @staticmethod
+    def backward(ctx, ggw):
+        x, g = ctx.saved_tensors
+        dx = ConvDgrad.apply(g, ggw, x_shape=x.shape, params=ctx.params) if ctx.needs_input_grad[0] else None
+        dg = Conv.apply(x, ggw, params=ctx.params) if ctx.needs_input_grad[1] else None
+        return dx, dg
+
+
+def _conv_inputs(op, input, weight):
+    for name, t in (("input", input), ("weight", weight)):
+        if not t.dtype.kind == "f":
+            raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{op}: input is {input.dtype} but weight is {weight.dtype}; convert one with .to()")
+
+
+def _add_bias(out, bias, op):
+    if bias is None:
+        return out
+    if bias.shape != (out.shape[1],):
+        raise ValueError(f"{op}: bias must have shape ({out.shape[1]},), got {bias.shape}")
+    return out + bias.reshape(1, -1, 1, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution of NCHW `input` with `weight` (out_channels, in_channels/groups, kH, kW).
+
+    stride, padding, dilation: an int or a pair; padding also "valid" or "same" (stride 1).
+    """
+    _conv_inputs("conv2d", input, weight)
+    stride, (top, bottom, left, right), dilation = check_conv2d_args(
+        input.shape, weight.shape, stride, padding, dilation, groups)
+    if (top, left) != (bottom, right):  # "same" with an even kernel pads one more at the end
+        input = pad_op(input, (left, right, top, bottom))
+        top = bottom = left = right = 0
+    out = Conv.apply(input, weight, params=(stride, (top, left), dilation, groups))
+    return _add_bias(out, bias, "conv2d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The adjoint of conv2d: weight is (in_channels, out_channels/groups, kH, kW), as in PyTorch."""
+    _conv_inputs("conv_transpose2d", input, weight)
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"conv_transpose2d: input and weight must be 4-D, got {input.shape} and {weight.shape}")
+    stride, padding = normalize_pair("stride", stride), normalize_pair("padding", padding)
+    dilation, out_pad = normalize_pair("dilation", dilation), normalize_pair("output_padding", output_padding)
+    if input.shape[1] != weight.shape[0]:
+        raise ValueError(f"conv_transpose2d: input has {input.shape[1]} channels but weight of shape "
+                         f"{weight.shape} expects {weight.shape[0]}")
+    if any(p >= max(s, d) for p, s, d in zip(out_pad, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {out_pad} must be smaller than stride {stride} "
+                         f"or dilation {dilation}")
+    size = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for n, s, p, d, k, op in zip(input.shape[2:], stride, padding, dilation, weight.shape[2:], out_pad)]
+    x_shape = (input.shape[0], weight.shape[1] * groups, *size)
+    check_conv2d_args(x_shape, weight.shape, stride, padding, dilation, groups)
+    out = ConvDgrad.apply(input, weight, x_shape=x_shape, params=(stride, padding, dilation, groups))
+    return _add_bias(out, bias, "conv_transpose2d")
+
+
+__all__ = ["conv2d", "conv_transpose2d"]

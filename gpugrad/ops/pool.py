@@ -1,0 +1,105 @@
+"""Pooling: max_pool2d (fused kernels with argmax), avg_pool2d, adaptive_avg_pool2d."""
+import numpy as np
+
+from ..autograd import Function
+from ..backends.conv_params import normalize_pair, pool_output_size
+
+
+class MaxPool(Function):
+    """Each output is its window's max; backward routes the gradient to the argmax (PyTorch's ties)."""
+
+    @staticmethod
+    def forward(ctx, x, params):
+        y, argmax = ctx.kernels.maxpool2d_fwd(x, *params)
+        ctx.argmax, ctx.in_shape = argmax, x.shape
+        return y, argmax
+
+    @staticmethod
+    def backward(ctx, g):
+        return MaxUnpool.apply(g, argmax=ctx.argmax, shape=ctx.in_shape)
+
+
+class MaxUnpool(Function):
+    """Scatter g to the argmax positions (max-pool's backward); its adjoint gathers them back."""
+
+    @staticmethod
+    def forward(ctx, g, argmax, shape):
+        ctx.argmax = argmax
+        return ctx.kernels.maxpool2d_bwd(g, argmax, tuple(shape))
+
+    @staticmethod
+    def backward(ctx, gg):
+        n, c = gg.shape[:2]
+        flat = gg.reshape(n, c, -1)
+        return flat[ctx.xp.arange(n)[:, None, None], ctx.xp.arange(c)[None, :, None],
+                    ctx.argmax.reshape(n, c, -1)].reshape(ctx.argmax.shape)
+
+
+def _pool_params(op, x, kernel_size, stride, padding, dilation):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D NCHW, got shape {x.shape}")
+    kernel = normalize_pair("kernel_size", kernel_size)
+    stride = kernel if stride is None or stride == () else normalize_pair("stride", stride)
+    padding, dilation = normalize_pair("padding", padding), normalize_pair("dilation", dilation)
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: kernel_size {kernel}, stride {stride} and dilation {dilation} must be >= 1")
+    if any(p < 0 or p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be between 0 and half the kernel size {kernel}")
+    return kernel, stride, padding, dilation
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    kernel, stride, padding, dilation = _pool_params("max_pool2d", input, kernel_size, stride, padding, dilation)
+    out_hw = [pool_output_size(n, k, s, p, d, ceil_mode)
+              for n, k, s, p, d in zip(input.shape[2:], kernel, stride, padding, dilation)]
+    if min(out_hw) < 1:
+        raise ValueError(f"max_pool2d: kernel_size {kernel} (dilation {dilation}) is larger than the padded "
+                         f"input of shape {input.shape}")
+    out, indices = MaxPool.apply(input, params=(kernel, stride, padding, dilation, ceil_mode))
+    return (out, indices) if return_indices else out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Window means; with count_include_pad=False the padding is left out of each divisor."""
+    from .conv import conv2d
+    kernel, stride, padding, _ = _pool_params("avg_pool2d", input, kernel_size, stride, padding, 1)
+    if ceil_mode:
+        raise ValueError("avg_pool2d: ceil_mode=True is not supported; pad the input instead")
+    n, c, h, w = input.shape
+    if kernel == stride and padding == (0, 0) and h % kernel[0] == 0 and w % kernel[1] == 0:
+        return input.reshape(n, c, h // kernel[0], kernel[0], w // kernel[1], kernel[1]).mean((3, 5))
+    ones = input.backend.xp.ones((c, 1) + kernel, dtype=input.dtype)
+    sums = conv2d(input, _const(ones, input), stride=stride, padding=padding, groups=c)
+    if count_include_pad:
+        return sums / (kernel[0] * kernel[1])
+    plane = input.backend.xp.ones((1, 1, h, w), dtype=input.dtype)
+    counts = conv2d(_const(plane, input), _const(ones[:1], input), stride=stride, padding=padding)
+    return sums / counts
+
+
+def _bins(size, out):
+    """The (size → out) averaging matrix of adaptive pooling: PyTorch's floor/ceil bin edges."""
+    m = np.zeros((out, size))
+    for i in range(out):
+        lo, hi = (i * size) // out, -((-(i + 1) * size) // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over PyTorch's adaptive bins, as two small matmuls (so its gradient is free)."""
+    if input.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: input must be 4-D NCHW, got shape {input.shape}")
+    oh, ow = normalize_pair("output_size", output_size)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {(oh, ow)}")
+    rows = _const(input.backend.xp.asarray(_bins(input.shape[2], oh), dtype=input.dtype), input)
+    cols = _const(input.backend.xp.asarray(_bins(input.shape[3], ow).T, dtype=input.dtype), input)
+    return rows @ input @ cols
+
+
+def _const(arr, like):
+    return type(like)._make(arr, like.device)
+
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
