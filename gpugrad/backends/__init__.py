@@ -1,0 +1,1 @@
+"""Compute backends: each exposes the kernel-layer functions of notes/interface.md."""
