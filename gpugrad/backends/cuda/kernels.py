@@ -1,0 +1,201 @@
+"""The kernel-layer functions of notes/interface.md, run through the RawKernels in kernels/*.cu.
+
+`KernelSet(cupy, cupy.RawModule)` is the CUDA backend; `KernelSet(numpy, gpugrad.emu.RawModule)`
+runs the very same launch code on the CPU emulator, which is how CI tests it.  Every launch
+computes its grid from the problem size and passes scalars as the exact C type of the
+kernel parameter (the emulator raises where CuPy would silently pass the wrong width).
+"""
+
+import numpy as np
+
+from gpugrad.kernel_specs import kernel_dir, name_expressions, nvrtc_options
+
+BLOCK = 256         # threads per block for elementwise and gather kernels
+MAX_GRID = 1 << 20  # grid-stride loops cover the rest
+_CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_APPROXIMATE = {"none": 0, "tanh": 1}
+
+i32, i64 = np.int32, np.int64
+
+
+def conv_out_size(size, k, s, p, d):
+    """PyTorch's output length of a convolution along one axis."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def pool_out_size(size, k, s, p, d, ceil_mode):
+    """PyTorch's pooling output length: in ceil mode the last window must start inside the
+    input or the left padding."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _grid(total, block=BLOCK):
+    return (min(MAX_GRID, -(-total // block)),)
+
+
+def _row_block(length):
+    """Block for a per-row reduction: whole warps, no more threads than the row can use."""
+    return (min(BLOCK, max(32, -(-length // 32) * 32)),)
+
+
+def _address(a):
+    return a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data  # CuPy, NumPy
+
+
+class KernelSet:
+    """Kernel functions of interface.md for one array module.
+
+    xp is numpy (under the emulator) or cupy; raw_module is a factory with cupy.RawModule's
+    signature.  Each kernels/*.cu file is compiled once, on first use, with all its
+    instantiations (see gpugrad.kernel_specs).
+    """
+
+    def __init__(self, xp, raw_module, directory=None):
+        self.xp, self._raw_module = xp, raw_module
+        self._dir = directory or kernel_dir()
+        self._modules = {}
+
+    def _kernel(self, filename, name, dtype=None):
+        expr = f"{name}<{_CTYPE[np.dtype(dtype)]}>" if dtype is not None else name
+        try:
+            module = self._modules.get(filename)
+            if module is None:
+                module = self._raw_module(code=(self._dir / filename).read_text(),
+                                          options=nvrtc_options(self._dir),
+                                          name_expressions=name_expressions(filename))
+                self._modules[filename] = module
+            return module.get_function(expr)  # CuPy compiles here, lazily
+        except Exception as e:
+            raise RuntimeError(f"cannot load kernel {expr} from kernels/{filename}: {e}") from e
+
+    def _c(self, a, dtype=None):
+        return self.xp.ascontiguousarray(a, dtype=dtype)
+
+    # ---- convolution ---------------------------------------------------------------------
+    def im2col(self, x, kh, kw, stride, padding, dilation):
+        x = self._c(x)
+        n, c, h, w = x.shape
+        oh, ow = (conv_out_size(s, k, st, p, d)
+                  for s, k, st, p, d in zip((h, w), (kh, kw), stride, padding, dilation))
+        cols = self.xp.empty((n, c * kh * kw, oh * ow), x.dtype)
+        if cols.size:
+            self._kernel("im2col.cu", "im2col", x.dtype)(
+                _grid(cols.size), (BLOCK,),
+                (x, cols, i32(h), i32(w), i32(kh), i32(kw), i32(oh), i32(ow), i32(stride[0]),
+                 i32(stride[1]), i32(padding[0]), i32(padding[1]), i32(dilation[0]),
+                 i32(dilation[1]), i64(cols.size)))
+        return cols
+
+    def conv2d_forward(self, x, w, stride, padding, dilation, groups):
+        """im2col, then one batched GEMM over (batch, group)."""
+        n = x.shape[0]
+        f, cg, kh, kw = w.shape
+        oh, ow = (conv_out_size(s, k, st, p, d)
+                  for s, k, st, p, d in zip(x.shape[2:], (kh, kw), stride, padding, dilation))
+        cols = self.im2col(x, kh, kw, stride, padding, dilation)
+        cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
+        wg = self._c(w).reshape(1, groups, f // groups, cg * kh * kw)
+        return self.xp.matmul(wg, cols).reshape(n, f, oh, ow)
+
+    def conv_wgrad(self, x, gy, kh, kw, stride, padding, dilation, groups):
+        x, gy = self._c(x), self._c(gy, x.dtype)
+        n, c, h, w = x.shape
+        _, f, oh, ow = gy.shape
+        gw = self.xp.empty((f, c // groups, kh, kw), x.dtype)
+        self._kernel("conv_wgrad.cu", "conv_wgrad", x.dtype)(
+            (min(MAX_GRID, gw.size),), _row_block(n * oh * ow),
+            (x, gy, gw, i32(n), i32(c), i32(h), i32(w), i32(f), i32(oh), i32(ow), i32(kh),
+             i32(kw), i32(stride[0]), i32(stride[1]), i32(padding[0]), i32(padding[1]),
+             i32(dilation[0]), i32(dilation[1]), i32(groups)))
+        return gw
+
+    def conv_dgrad(self, gy, w, x_shape, stride, padding, dilation, groups):
+        gy, w = self._c(gy), self._c(w, gy.dtype)
+        _, c, h, wd = x_shape
+        _, f, oh, ow = gy.shape
+        kh, kw = w.shape[2:]
+        gx = self.xp.empty(tuple(x_shape), gy.dtype)
+        if gx.size:
+            self._kernel("conv_dgrad.cu", "conv_dgrad", gy.dtype)(
+                _grid(gx.size), (BLOCK,),
+                (gy, w, gx, i32(c), i32(h), i32(wd), i32(f), i32(oh), i32(ow), i32(kh), i32(kw),
+                 i32(stride[0]), i32(stride[1]), i32(padding[0]), i32(padding[1]),
+                 i32(dilation[0]), i32(dilation[1]), i32(groups), i64(gx.size)))
+        return gx
+
+    # ---- gelu ----------------------------------------------------------------------------
+    def _gelu(self, name, arrays, out, approximate):
+        """float4 kernel when every pointer is 16-byte aligned, else the scalar one."""
+        n = out.size
+        if n == 0:
+            return out
+        mode = i32(_APPROXIMATE[approximate])
+        if out.dtype == np.float32 and n >= 4 and all(_address(a) % 16 == 0 for a in (*arrays, out)):
+            kernel, grid = self._kernel("gelu.cu", f"{name}_f4"), _grid(-(-n // 4))
+        else:
+            kernel, grid = self._kernel("gelu.cu", name, out.dtype), _grid(n)
+        kernel(grid, (BLOCK,), (*arrays, out, i64(n), mode))
+        return out
+
+    def gelu_fwd(self, x, approximate):
+        x = self._c(x)
+        return self._gelu("gelu_fwd", (x,), self.xp.empty_like(x), approximate)
+
+    def gelu_bwd(self, x, gy, approximate):
+        x = self._c(x)
+        gy = self._c(gy, x.dtype)
+        return self._gelu("gelu_bwd", (x, gy), self.xp.empty_like(x), approximate)
+
+    # ---- max pooling ---------------------------------------------------------------------
+    def maxpool2d_fwd(self, x, kernel, stride, padding, dilation, ceil_mode):
+        x = self._c(x)
+        n, c, h, w = x.shape
+        oh, ow = (pool_out_size(s, k, st, p, d, ceil_mode)
+                  for s, k, st, p, d in zip((h, w), kernel, stride, padding, dilation))
+        y = self.xp.empty((n, c, oh, ow), x.dtype)
+        argmax = self.xp.empty((n, c, oh, ow), np.int64)
+        if y.size:
+            self._kernel("maxpool.cu", "maxpool2d_fwd", x.dtype)(
+                _grid(y.size), (BLOCK,),
+                (x, y, argmax, i32(h), i32(w), i32(oh), i32(ow), i32(kernel[0]), i32(kernel[1]),
+                 i32(stride[0]), i32(stride[1]), i32(padding[0]), i32(padding[1]),
+                 i32(dilation[0]), i32(dilation[1]), i64(y.size)))
+        return y, argmax
+
+    def maxpool2d_bwd(self, gy, argmax, x_shape):
+        gy, argmax = self._c(gy), self._c(argmax, np.int64)
+        gx = self.xp.zeros(tuple(x_shape), gy.dtype)
+        if gy.size:
+            self._kernel("maxpool.cu", "maxpool2d_bwd", gy.dtype)(
+                _grid(gy.size), (BLOCK,),
+                (gy, argmax, gx, i64(x_shape[2] * x_shape[3]), i64(gy.shape[2] * gy.shape[3]),
+                 i64(gy.size)))
+        return gx
+
+    # ---- softmax cross-entropy -----------------------------------------------------------
+    def softmax_xent_fwd(self, logits, target, ignore_index, label_smoothing):
+        logits, target = self._c(logits), self._c(target, np.int64)
+        n, k = logits.shape
+        loss = self.xp.empty((n,), logits.dtype)
+        lse = self.xp.empty((n,), logits.dtype)
+        if n:
+            self._kernel("softmax_xent.cu", "softmax_xent_fwd", logits.dtype)(
+                (min(MAX_GRID, n),), _row_block(k),
+                (logits, target, loss, lse, i32(n), i32(k), i64(ignore_index),
+                 logits.dtype.type(label_smoothing)))
+        return loss, lse
+
+    def softmax_xent_bwd(self, logits, target, lse, gloss, ignore_index, label_smoothing):
+        logits, target = self._c(logits), self._c(target, np.int64)
+        lse, gloss = self._c(lse, logits.dtype), self._c(gloss, logits.dtype)
+        n, k = logits.shape
+        glogits = self.xp.empty_like(logits)
+        if n:
+            self._kernel("softmax_xent.cu", "softmax_xent_bwd", logits.dtype)(
+                (min(MAX_GRID, n),), _row_block(k),
+                (logits, target, lse, gloss, glogits, i32(n), i32(k), i64(ignore_index),
+                 logits.dtype.type(label_smoothing)))
+        return glogits

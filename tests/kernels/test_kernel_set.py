@@ -1,0 +1,100 @@
+"""The CUDA backend's KernelSet, run on the emulator, against the float64 references."""
+
+import numpy as np
+import pytest
+
+import kernel_reference as ref
+from kernel_helpers import tol
+
+DTYPES = [np.float32, np.float64]
+
+# N, C, H, W, F, groups, (kh, kw), stride, padding, dilation
+CONV_CASES = [
+    (2, 3, 7, 5, 4, 1, (3, 2), (2, 1), (1, 0), (1, 2)),
+    (1, 4, 6, 9, 6, 2, (2, 3), (3, 2), (2, 1), (2, 1)),
+    (1, 1, 1, 1, 1, 1, (1, 1), (1, 1), (0, 0), (1, 1)),
+    (3, 2, 5, 4, 2, 2, (3, 3), (2, 2), (1, 1), (1, 1)),
+    (2, 3, 8, 7, 5, 1, (3, 3), (2, 3), (0, 2), (2, 1)),  # stride skips input rows and columns
+    (2, 2, 9, 9, 3, 1, (3, 3), (1, 1), (1, 1), (1, 1)),  # 162 taps: multi-warp wgrad reduction
+]
+
+# N, C, H, W, kernel, stride, padding, dilation, ceil_mode
+POOL_CASES = [
+    (2, 3, 7, 6, (3, 2), (2, 2), (1, 0), (1, 1), False),
+    (1, 2, 7, 6, (3, 3), (2, 2), (1, 1), (1, 1), True),
+    (1, 1, 1, 1, (1, 1), (1, 1), (0, 0), (1, 1), False),
+    (2, 2, 9, 8, (2, 3), (3, 2), (1, 1), (2, 2), True),
+    (1, 2, 5, 5, (2, 2), (2, 2), (0, 0), (1, 1), True),
+]
+
+
+def _conv_inputs(rng, case, dtype):
+    n, c, h, w, f, groups, k, stride, padding, dilation = case
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((f, c // groups, *k)).astype(dtype)
+    return x, wt, dict(stride=stride, padding=padding, dilation=dilation)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv(kernels, order, rng, case, dtype):
+    x, w, geo = _conv_inputs(rng, case, dtype)
+    groups, (kh, kw) = case[5], case[6]
+    np.testing.assert_allclose(kernels.im2col(x, kh, kw, **geo), ref.im2col(x, kh, kw, **geo), **tol(dtype))
+    y = kernels.conv2d_forward(x, w, groups=groups, **geo)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, ref.conv2d(x, w, groups=groups, **geo), **tol(dtype))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_allclose(kernels.conv_wgrad(x, gy, kh, kw, groups=groups, **geo),
+                               ref.conv_wgrad(x, gy, kh, kw, groups=groups, **geo), **tol(dtype))
+    gx = kernels.conv_dgrad(gy, w, x.shape, groups=groups, **geo)
+    np.testing.assert_allclose(gx, ref.conv_dgrad(gy, w, x.shape, groups=groups, **geo), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("shape", [(1,), (3,), (4,), (2, 7), (5, 205)])
+def test_gelu(kernels, order, rng, shape, approximate, dtype):
+    x = (3 * rng.standard_normal(shape)).astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    np.testing.assert_allclose(kernels.gelu_fwd(x, approximate), ref.gelu(x, approximate), **tol(dtype))
+    np.testing.assert_allclose(kernels.gelu_bwd(x, gy, approximate),
+                               gy * ref.gelu_grad(x, approximate), **tol(dtype))
+
+
+def test_gelu_misaligned_float32_takes_scalar_path(kernels, rng):
+    """A float32 view 4 bytes off 16-byte alignment cannot use float4 loads."""
+    base = rng.standard_normal(1 + 1027).astype(np.float32)
+    x = base[1:]
+    assert x.ctypes.data % 16 != 0
+    np.testing.assert_allclose(kernels.gelu_fwd(x, "none"), ref.gelu(x, "none"), **tol(np.float32))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_maxpool(kernels, order, rng, case, dtype):
+    n, c, h, w, *geo = case
+    x = rng.integers(-3, 4, (n, c, h, w)).astype(dtype)  # small integers: many ties
+    y, argmax = kernels.maxpool2d_fwd(x, *geo)
+    y_ref, arg_ref = ref.maxpool2d(x, *geo)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, arg_ref)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx = kernels.maxpool2d_bwd(gy, argmax, x.shape)
+    np.testing.assert_allclose(gx, ref.maxpool2d_bwd(gy, arg_ref, x.shape), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("n,k", [(1, 1), (3, 5), (4, 37), (5, 300)])
+def test_softmax_xent(kernels, order, rng, n, k, eps, dtype):
+    logits = (4 * rng.standard_normal((n, k))).astype(dtype)
+    target = rng.integers(0, k, n)
+    target[1::3] = -100  # ignored rows
+    loss, lse = kernels.softmax_xent_fwd(logits, target, -100, eps)
+    loss_ref, lse_ref = ref.softmax_xent(logits, target, -100, eps)
+    np.testing.assert_allclose(lse, lse_ref, **tol(dtype))
+    np.testing.assert_allclose(loss, loss_ref, **tol(dtype))
+    gloss = rng.standard_normal(n).astype(dtype)
+    g = kernels.softmax_xent_bwd(logits, target, lse, gloss, -100, eps)
+    np.testing.assert_allclose(g, ref.softmax_xent_bwd(logits, target, gloss, -100, eps), **tol(dtype))
