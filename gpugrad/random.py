@@ -6,7 +6,7 @@ from .device import as_device
 
 
 def manual_seed(seed):
-    """Seed every backend's generator (and nothing global in NumPy)."""
+    """Seed every backend's generator that is set up (and nothing global in NumPy)."""
     for backend in BACKENDS.values():
         backend.manual_seed(seed)
 

@@ -81,10 +81,6 @@ def test_repr():
 def test_devices():
     assert gpugrad.zeros(1).device == gpugrad.device("cpu") == "cpu"
     assert str(gpugrad.device("cuda", 1)) == "cuda:1"
-    with pytest.raises(RuntimeError, match="cuda.*not available"):
-        gpugrad.zeros(1, device="cuda")
-    with pytest.raises(RuntimeError, match="cuda"):
-        gpugrad.zeros(1).cuda()
     with pytest.raises(ValueError, match="unknown device"):
         gpugrad.device("tpu")
 

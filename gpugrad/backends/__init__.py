@@ -3,7 +3,8 @@
 The engine and the ops never import NumPy-only or CuPy-only code: they ask a tensor's
 backend for `xp` (Chainer's get_array_module idea) and for `kernels`, the narrow set of
 hand-written kernels (conv, gelu, pooling, softmax-cross-entropy) each device implements
-with the same signatures.
+with the same signatures. Differences between devices (host copies, scatter-add, random
+generators) stay inside the Backend classes.
 """
 import importlib
 
@@ -13,22 +14,19 @@ import numpy as np
 class Backend:
     """Everything device-specific that ops need: `xp`, `kernels`, a random generator, copies."""
 
-    def __init__(self, name, xp, kernels_module):
+    def __init__(self, name, xp, make_kernels):
         self.name = name
         self.xp = xp
-        self._kernels_module = kernels_module
+        self._make_kernels = make_kernels
         self._kernels = None
         self.rng = np.random.default_rng()
 
     @property
     def kernels(self):
-        """The kernel module, imported on first use so `import gpugrad` stays light."""
+        """The kernel module, made on first use so `import gpugrad` stays light."""
         if self._kernels is None:
-            self._kernels = importlib.import_module(self._kernels_module)
+            self._kernels = self._make_kernels()
         return self._kernels
-
-    def asarray(self, data, dtype):
-        return self.xp.asarray(data, dtype=dtype)
 
     def to_host(self, arr):
         """A NumPy copy of `arr`."""
@@ -41,26 +39,30 @@ class Backend:
         """target[index] += values with repeated indices accumulated (np.add.at)."""
         np.add.at(target, index, values)
 
+    def synchronize(self):
+        """Wait for queued device work (nothing to wait for on the CPU)."""
 
-CPU = Backend("cpu", np, "gpugrad.backends.cpu.kernels")
+
+CPU = Backend("cpu", np, lambda: importlib.import_module("gpugrad.backends.cpu.kernels"))
 BACKENDS = {"cpu": CPU}
 
 
 def get_backend(dev):
-    """The backend serving device `dev`."""
+    """The backend serving device `dev` (the CUDA one is set up on first use)."""
     if dev.type == "cpu":
         return CPU
-    raise RuntimeError(
-        f"device '{dev}' is not available: this build of gpugrad has no CUDA backend yet; "
-        "use device='cpu'"
-    )
+    if "cuda" not in BACKENDS:
+        from .cuda.backend import make_cuda_backend
+        BACKENDS["cuda"] = make_cuda_backend()
+    if dev.index != 0:
+        raise RuntimeError(f"device '{dev}': only cuda:0 is supported so far")
+    return BACKENDS["cuda"]
 
 
 def get_array_module(*arrays):
     """NumPy or CuPy, whichever owns the arrays (Chainer's get_array_module)."""
     for a in arrays:
-        mod = type(a).__module__
-        if mod.startswith("cupy"):
+        if type(a).__module__.startswith("cupy"):
             import cupy
             return cupy
     return np

@@ -105,11 +105,11 @@ def expand(x, *sizes):
         raise ValueError(f"expand: {sizes} has fewer dims than the tensor's shape {x.shape}")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     try:
-        np.broadcast_shapes(x.shape, shape)
-        if np.broadcast_shapes(x.shape, shape) != shape:
-            raise ValueError
+        ok = np.broadcast_shapes(x.shape, shape) == shape
     except ValueError:
-        raise ValueError(f"expand: cannot expand shape {x.shape} to {sizes}") from None
+        ok = False
+    if not ok:
+        raise ValueError(f"expand: cannot expand shape {x.shape} to {sizes}")
     return x if shape == x.shape else BroadcastTo.apply(x, shape=shape)
 
 
