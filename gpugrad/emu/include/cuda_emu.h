@@ -18,13 +18,17 @@
 #include <cmath>
 #include <string>
 #include <vector>
+#ifdef CUDA_EMU_OS_THREADS  // standard headers before the CUDA keyword macros below
+#include <barrier>
+#include <memory>
+#include <thread>
+#endif
 
 #define CUDA_EMU 1
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __noinline__ __attribute__((noinline))
 // Static shared variables are function-local statics; the loader's linker script gathers all
 // of them (and only them: the emulator keeps its own state at namespace scope) into one
 // section, which is poisoned (0xFF) before every block.
