@@ -26,6 +26,16 @@ _SANITIZE_FLAGS = {
     "thread": ["-O1", "-g", "-fsanitize=thread", "-DCUDA_EMU_OS_THREADS", "-pthread"],
 }
 _order = os.environ.get("GPUGRAD_EMU_ORDER", "forward")
+# Gathers function-local statics (in CUDA code: the static __shared__ variables, template
+# ones included, which ignore section attributes) into one section the emulator poisons.
+_LINKER_SCRIPT = """SECTIONS {
+  cuda_emu_shared : {
+    PROVIDE(__start_cuda_emu_shared = .);
+    *(.bss._ZZ*) *(.data._ZZ*)
+    PROVIDE(__stop_cuda_emu_shared = .);
+  }
+} INSERT AFTER .data;
+"""
 
 
 class CompileError(RuntimeError):
@@ -99,7 +109,7 @@ def _sanitizer():
 def _build(unit, flags, include_dirs):
     """Compile the translation unit to a cached shared library and return its path."""
     digest = hashlib.sha256(unit.encode())
-    digest.update("\0".join(flags).encode())
+    digest.update("\0".join(flags).encode() + _LINKER_SCRIPT.encode())
     for d in [INCLUDE_DIR, *map(Path, include_dirs)]:
         for f in sorted(Path(d).glob("*.h")) + sorted(Path(d).glob("*.cuh")):
             digest.update(f.read_bytes())
@@ -110,9 +120,13 @@ def _build(unit, flags, include_dirs):
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "module.cpp"
         src.write_text(unit)
+        script = Path(tmp) / "shared.ld"
+        script.write_text(_LINKER_SCRIPT)
         lib = Path(tmp) / "module.so"
-        cmd = ["g++", "-std=c++20", "-shared", "-fPIC", "-w", f"-I{INCLUDE_DIR}", *flags,
-               str(src), "-o", str(lib)]
+        # Hidden, non-unique symbols: two modules must never share a kernel's statics.
+        cmd = ["g++", "-std=c++20", "-shared", "-fPIC", "-w", "-fvisibility=hidden",
+               "-fno-gnu-unique", "-fdata-sections", f"-I{INCLUDE_DIR}", *flags,
+               str(src), f"-Wl,-T,{script}", "-o", str(lib)]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise CompileError(f"g++ failed ({' '.join(cmd)}):\n{res.stderr}")
@@ -137,8 +151,8 @@ class RawModule:
         wrappers = []
         for i, expr in enumerate(names):
             wrappers.append(
-                f'extern "C" int emu_sig_{i}(int* out) {{ return cuda_emu::signature(&{expr}, out); }}\n'
-                f'extern "C" int emu_launch_{i}(void** a, const unsigned* d, unsigned long long s,'
+                f'extern "C" CUDA_EMU_EXPORT int emu_sig_{i}(int* out) {{ return cuda_emu::signature(&{expr}, out); }}\n'
+                f'extern "C" CUDA_EMU_EXPORT int emu_launch_{i}(void** a, const unsigned* d, unsigned long long s,'
                 f' int r, char* e, int n) {{ return cuda_emu::launch(&{expr}, "{expr}", a, d, s, r, e, n); }}\n')
         unit = (f'#include "cuda_emu.h"\n#line 1 "{origin}"\n{_rewrite_dynamic_shared(source)}\n'
                 f'#line 1 "<gpugrad.emu wrappers>"\n' + "".join(wrappers))

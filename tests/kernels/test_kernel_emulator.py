@@ -89,6 +89,17 @@ def test_dynamic_shared_memory_is_poisoned_and_bounded():
         k((1,), (32,), (out, i32(100)), shared_mem=100)
 
 
+def test_static_shared_memory_is_poisoned_before_every_block():
+    code = """
+    template <typename T> __global__ void stale(T* out) {
+        __shared__ T tile[4];
+        if (threadIdx.x == 0) { out[blockIdx.x] = tile[blockIdx.x % 4]; tile[0] = tile[1] = tile[2] = tile[3] = T(7); }
+    }"""
+    out = np.zeros(3, np.int32)
+    _module(code, "stale<int>").get_function("stale<int>")((3,), (32,), (out,))
+    np.testing.assert_array_equal(out, [-1, -1, -1])  # never the 7 a previous block left
+
+
 @pytest.mark.parametrize("bad_args, message", [
     ((1.5, 3), r"parameter 0 \(a: f32 scalar\) got float \(float64\); pass np.float32"),
     ((f32(1.5), 3), r"parameter 1 \(n: i32 scalar\) got int \(int64\); pass np.int32"),

@@ -1,6 +1,7 @@
 // cuda_emu.h: compile CUDA C kernels with g++ as host code and run them on the CPU.
 //
-// Blocks of a grid run one after another, so `__shared__` becomes `static`.  The threads of
+// Blocks of a grid run one after another, so `__shared__` becomes `static` (poisoned before
+// each block, as shared memory starts undefined on a GPU).  The threads of
 // a block run as cooperative fibers (ucontext); `__syncthreads` and the warp collectives are
 // barriers at which a fiber yields to the scheduler.  The scheduler is deterministic and can
 // run threads (and blocks) in forward or reversed order to expose order dependence; when no
@@ -17,13 +18,20 @@
 #include <cmath>
 #include <string>
 #include <vector>
+#ifdef CUDA_EMU_OS_THREADS  // standard headers before the CUDA keyword macros below
+#include <barrier>
+#include <memory>
+#include <thread>
+#endif
 
 #define CUDA_EMU 1
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __noinline__ __attribute__((noinline))
+// Static shared variables are function-local statics; the loader's linker script gathers all
+// of them (and only them: the emulator keeps its own state at namespace scope) into one
+// section, which is poisoned (0xFF) before every block.
 #define __shared__ static
 #define __constant__ static const
 #define __launch_bounds__(...)
@@ -99,6 +107,13 @@ inline void block_barrier();
 // Warp collective: publish `value`, wait for every lane of `mask`, return the 32 lane slots
 // (valid until this lane's next collective).
 inline const unsigned long long* warp_collective(unsigned mask, unsigned long long value);
+// Bounds of the section holding every static __shared__ variable (weak: a module may have none).
+extern "C" char __start_cuda_emu_shared[] __attribute__((weak));
+extern "C" char __stop_cuda_emu_shared[] __attribute__((weak));
+inline void poison_static_shared() {
+    if (__start_cuda_emu_shared != __stop_cuda_emu_shared)
+        memset(__start_cuda_emu_shared, 0xFF, size_t(__stop_cuda_emu_shared - __start_cuda_emu_shared));
+}
 inline int lane_id() {
     return int((threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 32);
 }

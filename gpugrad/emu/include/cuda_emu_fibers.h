@@ -59,10 +59,8 @@ struct Block {
     }
 };
 
-inline Block& block() {
-    static Block b;
-    return b;
-}
+inline Block the_block;  // namespace scope: function-local statics are shared memory (loader.py)
+inline Block& block() { return the_block; }
 
 inline void set_thread_index(int t) {
     threadIdx.x = t % blockDim.x;
@@ -254,6 +252,7 @@ inline bool run_grid(dim3 grid, dim3 blk, bool reversed, void (*body)(void*), vo
         long long i = reversed ? nblocks - 1 - k : k;
         blockIdx = dim3(unsigned(i % grid.x), unsigned(i / grid.x % grid.y),
                         unsigned(i / ((long long)grid.x * grid.y)));
+        poison_static_shared();
         if (!run_block(nthreads, reversed)) {
             char where[80];
             snprintf(where, sizeof where, "blockIdx=(%u,%u,%u): ", blockIdx.x, blockIdx.y, blockIdx.z);

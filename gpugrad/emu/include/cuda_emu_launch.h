@@ -55,6 +55,7 @@ void call(void (*kernel)(A...), void** args, std::index_sequence<I...>) {
 // ---- crash report: a fatal signal inside a kernel names the kernel and the launch --------------
 inline char crash_note[512];
 inline struct sigaction previous_actions[32];
+inline char alt_stack[64 * 1024];
 constexpr int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
 inline void on_crash(int sig) {
@@ -70,7 +71,6 @@ inline void on_crash(int sig) {
 
 inline void install_crash_report(bool on) {
 #ifndef CUDA_EMU_ASAN  // AddressSanitizer's own report is better
-    static char alt_stack[64 * 1024];
     if (on) {
         stack_t ss{};
         ss.ss_sp = alt_stack;
@@ -134,4 +134,5 @@ int launch(void (*kernel)(A...), const char* name, void** args, const unsigned* 
 
 // Dynamic shared memory: the loader rewrites `extern __shared__ T name[];` into
 // `T* name = CUDA_EMU_DYNAMIC_SHARED(T);`, so all such arrays alias one buffer, as on a GPU.
+#define CUDA_EMU_EXPORT __attribute__((visibility("default")))
 #define CUDA_EMU_DYNAMIC_SHARED(T) reinterpret_cast<T*>(cuda_emu::dynamic_shared)
