@@ -40,7 +40,7 @@ class Function:
         out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
-                           version=_shared_version(ctx.xp, out_arr, inputs))
+                           version=None if cls.changes_device else _shared_version(ctx.xp, out_arr, inputs))
         if record:
             ctx._record(inputs, arrays, out)
         if extras:
