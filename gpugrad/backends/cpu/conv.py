@@ -13,7 +13,41 @@ import numpy as np
 
 from ..conv_params import conv_output_size
 
-COLS_BUDGET_BYTES = 32 << 20
+COLS_BUDGET_BYTES = 64 << 20
+
+
+_U = numba.uint64
+
+
+@numba.njit(inline="always")
+def _copy(dst, d0, src, s0, m, step):
+    """dst[d0 + b] = src[s0 + b*step] for b < m. Indices are unsigned so Numba skips its
+    negative-index wraparound check, which otherwise blocks vectorisation (5x on short rows)."""
+    d0, s0 = _U(d0), _U(s0)
+    if step == 1:
+        for b in range(_U(m)):
+            dst[d0 + b] = src[s0 + b]
+    else:
+        for b in range(_U(m)):
+            dst[d0 + b] = src[s0 + b * _U(step)]
+
+
+@numba.njit(inline="always")
+def _add(dst, d0, step, src, s0, m):
+    """dst[d0 + b*step] += src[s0 + b] for b < m (unsigned indices, as in _copy)."""
+    d0, s0 = _U(d0), _U(s0)
+    if step == 1:
+        for b in range(_U(m)):
+            dst[d0 + b] += src[s0 + b]
+    else:
+        for b in range(_U(m)):
+            dst[d0 + b * _U(step)] += src[s0 + b]
+
+
+@numba.njit(inline="always")
+def _zero(dst, d0, m):
+    for b in range(_U(m)):
+        dst[_U(d0) + b] = 0
 
 
 @numba.njit(parallel=True, cache=True)
@@ -21,24 +55,25 @@ def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
     """out[c, i, j, n, a, b] = x[n, c, a*sh + i*dh - ph, b*sw + j*dw - pw], 0 outside x."""
     n_batch, channels, height, width = x.shape
     kh, kw, oh_, ow_ = out.shape[1], out.shape[2], out.shape[4], out.shape[5]
+    src, dst = x.reshape(-1), out.reshape(-1)
     for nc in numba.prange(n_batch * channels):
         n, c = nc // channels, nc % channels
         for i in range(kh):
             for j in range(kw):
-                # output columns b whose input column lies inside x: lo <= b < hi
+                # output columns b whose input column b*sw + off lies inside x: lo <= b < hi
                 off = j * dw - pw
                 lo = min(ow_, max(0, (-off + sw - 1) // sw))
                 hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
+                d0 = (((c * kh + i) * kw + j) * n_batch + n) * oh_ * ow_
                 for a in range(oh_):
-                    row = out[c, i, j, n, a]
                     h = a * sh + i * dh - ph
                     if h < 0 or h >= height:
-                        row[:] = 0
-                        continue
-                    row[:lo] = 0
-                    for b in range(lo, hi):
-                        row[b] = x[n, c, h, b * sw + off]
-                    row[hi:] = 0
+                        _zero(dst, d0, ow_)
+                    else:
+                        _zero(dst, d0, lo)
+                        _copy(dst, d0 + lo, src, (nc * height + h) * width + lo * sw + off, hi - lo, sw)
+                        _zero(dst, d0 + hi, ow_ - hi)
+                    d0 += ow_
 
 
 @numba.njit(parallel=True, cache=True)
@@ -48,29 +83,32 @@ def _col2im_gather(dcols, gx, sh, sw, ph, pw, dh, dw):
     w = b*sw + j*dw - pw. Input rows/columns no output reads stay 0."""
     n_batch, channels, height, width = gx.shape
     kh, kw, oh_, ow_ = dcols.shape[1], dcols.shape[2], dcols.shape[4], dcols.shape[5]
+    src, dst = dcols.reshape(-1), gx.reshape(-1)
     for nc in numba.prange(n_batch * channels):
         n, c = nc // channels, nc % channels
         for h in range(height):
-            row = gx[n, c, h]
-            row[:] = 0
+            d0 = (nc * height + h) * width
+            _zero(dst, d0, width)
             for i in range(kh):
                 t = h + ph - i * dh
                 if t < 0 or t % sh != 0 or t // sh >= oh_:
                     continue
                 a = t // sh
                 for j in range(kw):
-                    off = j * dw - pw  # w = b*sw + off
-                    w0 = max(0, off)
-                    w0 += (off - w0) % sw  # first w >= max(0, off) with w == off (mod sw)
-                    w1 = min(width, (ow_ - 1) * sw + off + 1)
-                    src = dcols[c, i, j, n, a]
-                    for w in range(w0, w1, sw):
-                        row[w] += src[(w - off) // sw]
+                    # the b with 0 <= b*sw + off < width, as a range lo <= b < hi
+                    off = j * dw - pw
+                    lo = min(ow_, max(0, (-off + sw - 1) // sw))
+                    hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
+                    s0 = ((((c * kh + i) * kw + j) * n_batch + n) * oh_ + a) * ow_
+                    _add(dst, d0 + lo * sw + off, sw, src, s0 + lo, hi - lo)
 
 
 def _chunk(n_batch, per_sample_bytes):
-    """Samples per chunk so that the patch buffer stays within COLS_BUDGET_BYTES."""
-    return max(1, min(n_batch, COLS_BUDGET_BYTES // max(1, per_sample_bytes)))
+    """Samples per chunk: the patch buffer stays within COLS_BUDGET_BYTES (at least one
+    sample), and the chunks are of equal size so no GEMM is left with a small remainder."""
+    most = max(1, COLS_BUDGET_BYTES // max(1, per_sample_bytes))
+    n_chunks = -(-n_batch // most)
+    return -(-n_batch // n_chunks)
 
 
 def _out_hw(shape, kh, kw, stride, padding, dilation):
@@ -124,18 +162,20 @@ def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
     G' = gy (batch <-> channel), stride s' = dilation, dilation d' = stride, and the effective
     output r cropped to the kernel size. Its im2col gathers X'[c, b, r*dilation + i*stride - p]
     at (c, r, b, i) -- exactly the forward's patch buffer -- so the effective convolution is
-    _gather_patches plus one GEMM per group, G'_g (F/g, N*OH*OW) @ patches_g^T, summed over chunks.
+    _gather_patches plus one GEMM per group, summed over chunks. The GEMM computes dW^T =
+    patches_g @ G'_g^T (C/g*kh*kw, F/g): OpenBLAS ran the transposed product, G'_g @ patches_g^T,
+    up to 6x slower for these shapes (long reduction, small output).
     """
     n_batch, channels = x.shape[:2]
     f, oh, ow = gy.shape[1:]
-    gw = np.zeros((groups, f // groups, channels // groups * kh * kw), x.dtype)
+    gw_t = np.zeros((groups, channels // groups * kh * kw, f // groups), x.dtype)
     nb = _chunk(n_batch, channels * kh * kw * oh * ow * x.itemsize)
     for n0 in range(0, n_batch, nb):
         cols = _patches(x[n0:n0 + nb], kh, kw, oh, ow, stride, padding, dilation)
-        cols = cols.reshape(groups, gw.shape[2], -1)
+        cols = cols.reshape(groups, gw_t.shape[1], -1)
         g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
-        gw += np.matmul(g2, cols.transpose(0, 2, 1))
-    return gw.reshape(f, channels // groups, kh, kw)
+        gw_t += np.matmul(cols, g2.transpose(0, 2, 1))
+    return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(f, channels // groups, kh, kw)
 
 
 def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
