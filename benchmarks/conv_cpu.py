@@ -7,20 +7,22 @@ with the largest im2col.
     PYTHONPATH=. python benchmarks/conv_cpu.py [--quick]
 """
 import argparse
+import contextlib
+import os
 import statistics
 import time
 import tracemalloc
 
-import numba
 import numpy as np
 
-from gpugrad.backends.conv_params import conv_output_size
-from gpugrad.backends.cpu import conv, gelu
-
-try:
+try:  # before gpugrad's kernels, which set OMP_WAIT_POLICY: torch keeps its default threading
     import torch
 except ImportError:
     torch = None
+
+from gpugrad.backends.conv_params import conv_output_size
+from gpugrad.backends.cpu import conv, gelu
+from gpugrad.backends.cpu._numba import numba
 try:
     from scipy.special import erf
 except ImportError:
@@ -31,14 +33,18 @@ ROWS = [(64, 1, 28, 28, 6, 5, 1, 2, 1), (64, 6, 14, 14, 16, 5, 1, 0, 1), (128, 3
         (128, 64, 16, 16, 128, 3, 1, 1, 1), (32, 16, 32, 32, 32, 3, 2, 1, 2)]
 
 
-def median_ms(fn, reps):
-    fn()  # warm-up: JIT compile, page in buffers
-    times = []
+def median_ms(fns, reps):
+    """Median wall time in ms of each callable in `fns`, timed round-robin so that load
+    from other processes on a shared machine hits every contender alike."""
+    for fn in fns.values():
+        fn()  # warm-up: JIT compile, page in buffers
+    times = {name: [] for name in fns}
     for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: 1e3 * statistics.median(v) for name, v in times.items()}
 
 
 def numpy_im2col(x, k, s, p, d):
@@ -73,17 +79,19 @@ def conv_row(row, reps):
     x, wt = rng.standard_normal((n, c, h, w), np.float32), rng.standard_normal((f, c, k, k), np.float32)
     gy = rng.standard_normal((n, f, oh, ow), np.float32)
     pair = (s, s), (p, p), (d, d)
-    r = dict(fwd=median_ms(lambda: conv.conv2d_forward(x, wt, *pair, 1), reps),
-             wgrad=median_ms(lambda: conv.conv_wgrad(x, gy, k, k, *pair, 1), reps),
-             dgrad=median_ms(lambda: conv.conv_dgrad(gy, wt, x.shape, *pair, 1), reps),
-             numpy=median_ms(lambda: numpy_conv(x, wt, gy, k, s, p, d), reps))
-    r["total"] = r["fwd"] + r["wgrad"] + r["dgrad"]
+    fns = dict(fwd=lambda: conv.conv2d_forward(x, wt, *pair, 1),
+               wgrad=lambda: conv.conv_wgrad(x, gy, k, k, *pair, 1),
+               dgrad=lambda: conv.conv_dgrad(gy, wt, x.shape, *pair, 1),
+               numpy=lambda: numpy_conv(x, wt, gy, k, s, p, d))
     if torch is not None:
         tx, tw, tg = torch.from_numpy(x), torch.from_numpy(wt), torch.from_numpy(gy)
-        with torch.no_grad():
-            r["t_fwd"] = median_ms(lambda: torch.nn.functional.conv2d(tx, tw, None, s, p, d), reps)
-            r["t_bwd"] = median_ms(lambda: torch.ops.aten.convolution_backward(
-                tg, tx, tw, None, [s, s], [p, p], [d, d], False, [0, 0], 1, [True, True, False]), reps)
+        fns["t_fwd"] = lambda: torch.nn.functional.conv2d(tx, tw, None, s, p, d)
+        fns["t_bwd"] = lambda: torch.ops.aten.convolution_backward(
+            tg, tx, tw, None, [s, s], [p, p], [d, d], False, [0, 0], 1, [True, True, False])
+    with torch.no_grad() if torch is not None else contextlib.nullcontext():
+        r = median_ms(fns, reps)
+    r["total"] = r["fwd"] + r["wgrad"] + r["dgrad"]
+    if torch is not None:
         r["torch"] = r["t_fwd"] + r["t_bwd"]
     return r
 
@@ -123,14 +131,14 @@ def gelu_rows(reps):
 
     rows = []
     for form, unfused in (("none", numpy_erf if erf is not None else None), ("tanh", numpy_tanh)):
-        r = dict(form=form, fused=median_ms(lambda: (gelu.gelu_fwd(x, form), gelu.gelu_bwd(x, gy, form)), reps))
+        fns = dict(fused=lambda: (gelu.gelu_fwd(x, form), gelu.gelu_bwd(x, gy, form)))
         if unfused is not None:
-            r["numpy"] = median_ms(unfused, reps)
+            fns["numpy"] = unfused
         if torch is not None:
             tx, tg = torch.from_numpy(x), torch.from_numpy(gy)
-            r["torch"] = median_ms(lambda: (torch.nn.functional.gelu(tx, approximate=form),
-                                            torch.ops.aten.gelu_backward(tg, tx, approximate=form)), reps)
-        rows.append(r)
+            fns["torch"] = lambda: (torch.nn.functional.gelu(tx, approximate=form),
+                                    torch.ops.aten.gelu_backward(tg, tx, approximate=form))
+        rows.append(dict(form=form, **median_ms(fns, reps)))
     return rows
 
 
@@ -145,8 +153,8 @@ def main():
     threads = numba.get_num_threads()
     if torch is not None:
         torch.set_num_threads(threads)
-    print(f"threads: {threads} (Numba {numba.threading_layer() if False else numba.config.THREADING_LAYER}), "
-          f"torch {torch.__version__ if torch else 'not installed'}, reps {reps}, float32, times in ms\n")
+    print(f"threads: {threads}, torch {torch.__version__ if torch else 'not installed'}, reps {reps}, "
+          f"1-min load average at start {os.getloadavg()[0]:.2f}; float32, median ms\n")
     print("| N,C,H,W -> F,k,s,p,d | fwd | wgrad | dgrad | gpugrad total | torch fwd | torch bwd | torch total "
           "| numpy total | gpugrad/torch | gpugrad/numpy |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -8,10 +8,10 @@ COLS_BUDGET_BYTES whatever the batch size. Arguments are validated by the op lay
 The patch buffer is laid out (C, kh, kw, N, OH, OW): rows are (channel, tap), columns are
 (sample, output position), so one GEMM covers a whole chunk of the batch.
 """
-import numba
 import numpy as np
 
 from ..conv_params import conv_output_size
+from ._numba import numba
 
 COLS_BUDGET_BYTES = 64 << 20
 
@@ -80,7 +80,8 @@ def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
 def _col2im_gather(dcols, gx, sh, sw, ph, pw, dh, dw):
     """Transposed-conv accumulation in gather form: each gx[n, c, h, w] sums the dcols
     entries (c, i, j, n, a, b) of the output positions that read it, h = a*sh + i*dh - ph,
-    w = b*sw + j*dw - pw. Input rows/columns no output reads stay 0."""
+    w = b*sw + j*dw - pw. A thread owns whole (n, c) planes and fills them row by row, so
+    nothing races; input rows/columns no output reads stay 0."""
     n_batch, channels, height, width = gx.shape
     kh, kw, oh_, ow_ = dcols.shape[1], dcols.shape[2], dcols.shape[4], dcols.shape[5]
     src, dst = dcols.reshape(-1), gx.reshape(-1)
@@ -140,7 +141,10 @@ def _feature_major(g):
 
 
 def conv2d_forward(x, w, stride, padding, dilation, groups):
-    """y = conv2d(x, w): per chunk, im2col then one GEMM per group W_g (F/g, C/g*kh*kw) @ cols_g."""
+    """y = conv2d(x, w): per chunk, im2col then one GEMM per group W_g (F/g, C/g*kh*kw) @ cols_g.
+
+    Arrays that are not C-contiguous are copied once (the gathers index them flat)."""
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     n_batch, channels = x.shape[:2]
     f, cg, kh, kw = w.shape
     oh, ow = _out_hw(x.shape, kh, kw, stride, padding, dilation)
@@ -162,26 +166,25 @@ def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
     G' = gy (batch <-> channel), stride s' = dilation, dilation d' = stride, and the effective
     output r cropped to the kernel size. Its im2col gathers X'[c, b, r*dilation + i*stride - p]
     at (c, r, b, i) -- exactly the forward's patch buffer -- so the effective convolution is
-    _gather_patches plus one GEMM per group, summed over chunks. The GEMM computes dW^T =
-    patches_g @ G'_g^T (C/g*kh*kw, F/g): OpenBLAS ran the transposed product, G'_g @ patches_g^T,
-    up to 6x slower for these shapes (long reduction, small output).
+    _gather_patches plus one GEMM per group, G'_g (F/g, N*OH*OW) @ patches_g^T, summed over chunks.
     """
+    x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy)
     n_batch, channels = x.shape[:2]
     f, oh, ow = gy.shape[1:]
-    gw_t = np.zeros((groups, channels // groups * kh * kw, f // groups), x.dtype)
+    gw = np.zeros((groups, f // groups, channels // groups * kh * kw), x.dtype)
     nb = _chunk(n_batch, channels * kh * kw * oh * ow * x.itemsize)
     for n0 in range(0, n_batch, nb):
         cols = _patches(x[n0:n0 + nb], kh, kw, oh, ow, stride, padding, dilation)
-        cols = cols.reshape(groups, gw_t.shape[1], -1)
         g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
-        gw_t += np.matmul(cols, g2.transpose(0, 2, 1))
-    return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(f, channels // groups, kh, kw)
+        gw += np.matmul(g2, cols.reshape(groups, gw.shape[2], -1).transpose(0, 2, 1))
+    return gw.reshape(f, channels // groups, kh, kw)
 
 
 def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
     """dL/dX as the transposed convolution of gy with w: per chunk one GEMM per group
     W_g^T (C/g*kh*kw, F/g) @ G_g gives per-tap contributions, then _col2im_gather sums
     them into each input element (gather form, no scatter races), zero where never read."""
+    gy, w = np.ascontiguousarray(gy), np.ascontiguousarray(w)
     n_batch, channels = x_shape[:2]
     f, cg, kh, kw = w.shape
     oh, ow = gy.shape[2:]

@@ -4,10 +4,10 @@ Padding acts as -inf (a padded position is never the argmax), a window's scan is
 and only a strictly greater value or a NaN replaces the running max (so ties keep the
 first, and NaN propagates), and argmax is the flat index h*W + w within the (n, c) plane.
 """
-import numba
 import numpy as np
 
 from ..conv_params import pool_output_size
+from ._numba import numba
 
 
 @numba.njit(parallel=True, cache=True)
