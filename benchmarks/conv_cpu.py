@@ -34,10 +34,10 @@ ROWS = [(64, 1, 28, 28, 6, 5, 1, 2, 1), (64, 6, 14, 14, 16, 5, 1, 0, 1), (128, 3
 
 
 def median_ms(fns, reps):
-    """Median wall time in ms of each callable in `fns`, timed round-robin so that load
-    from other processes on a shared machine hits every contender alike."""
+    """Median wall time in ms of each callable in `fns`, after one warm-up call each.
+    Contenders take turns, so drifting load from other processes hits them alike."""
     for fn in fns.values():
-        fn()  # warm-up: JIT compile, page in buffers
+        fn()
     times = {name: [] for name in fns}
     for _ in range(reps):
         for name, fn in fns.items():
@@ -149,7 +149,7 @@ def fmt(v):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repetitions, for a smoke run")
-    reps = 2 if parser.parse_args().quick else 10
+    reps = 3 if parser.parse_args().quick else 15
     threads = numba.get_num_threads()
     if torch is not None:
         torch.set_num_threads(threads)
@@ -176,6 +176,7 @@ def main():
     print(f"\nlargest im2col row {largest}: full-batch patches would be {full / 2**20:.1f} MiB; "
           f"chunked buffer {chunk / 2**20:.1f} MiB (COLS_BUDGET_BYTES = {conv.COLS_BUDGET_BYTES / 2**20:.0f} MiB); "
           "tracemalloc peak incl. outputs: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in peaks.items()))
+    print(f"1-min load average at end {os.getloadavg()[0]:.2f} (above ~0.5 other processes shared the cores)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ import numpy as np
 from ..conv_params import conv_output_size
 from ._numba import numba
 
-COLS_BUDGET_BYTES = 64 << 20
+# Patch-buffer bound per chunk: below glibc's 32 MiB mmap ceiling a freed buffer is reused
+# rather than page-faulted in afresh on every call (filling 36 MiB fresh measured 6x slower).
+COLS_BUDGET_BYTES = 30 << 20
 
 
 _U = numba.uint64
