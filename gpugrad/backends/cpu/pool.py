@@ -44,7 +44,8 @@ def _maxpool_bwd(gy, arg, gx):
         plane, g, idx = gx[n, c].reshape(-1), gy[n, c].reshape(-1), arg[n, c].reshape(-1)
         plane[:] = 0
         for k in range(g.size):
-            plane[idx[k]] += g[k]
+            if idx[k] < plane.size:  # a window with no input element (PyTorch: -inf, index past the plane)
+                plane[idx[k]] += g[k]
 
 
 def maxpool2d_fwd(x, kernel, stride, padding, dilation, ceil_mode):
