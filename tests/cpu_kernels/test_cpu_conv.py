@@ -106,3 +106,13 @@ def test_dgrad_is_seed_convolution_of_dilated_padded_g(case):
     full = np.pad(full, ((0, 0), (0, 0), (0, max(0, ph + h - full.shape[2])), (0, max(0, pw + wd - full.shape[3]))))
     np.testing.assert_allclose(conv.conv_dgrad(gy, w, x.shape, *_args(case), 1),
                                full[:, :, ph:ph + h, pw:pw + wd], rtol=1e-11, atol=1e-11)
+
+
+def test_non_contiguous_inputs():
+    x, w, g = normal(0, (3, 4, 9, 7)), normal(1, (5, 4, 3, 2)), normal(2, (3, 5, 7, 6))
+    xf, wf, gf = np.asfortranarray(x), w[:, ::-1].copy()[:, ::-1], np.asfortranarray(g)
+    args = (1, 1), (0, 0), (1, 1), 1
+    np.testing.assert_allclose(conv.conv2d_forward(xf, wf, *args), ref.conv2d_ref(x, w, *args), rtol=1e-12)
+    np.testing.assert_allclose(conv.conv_wgrad(xf, gf, 3, 2, *args), ref.conv_wgrad_ref(x, g, 3, 2, *args), rtol=1e-12)
+    np.testing.assert_allclose(conv.conv_dgrad(gf, wf, x.shape, *args), ref.conv_dgrad_ref(g, w, x.shape, *args),
+                               rtol=1e-12)

@@ -5,8 +5,9 @@ each element is read once and written once, and the work is split over the cores
 """
 import math
 
-import numba
 import numpy as np
+
+from ._numba import numba
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)

@@ -4,10 +4,10 @@ Padding acts as -inf (a padded position is never the argmax), a window's scan is
 and only a strictly greater value or a NaN replaces the running max (so ties keep the
 first, and NaN propagates), and argmax is the flat index h*W + w within the (n, c) plane.
 """
-import numba
 import numpy as np
 
 from ..conv_params import pool_output_size
+from ._numba import numba
 
 
 @numba.njit(parallel=True, cache=True)
@@ -44,7 +44,8 @@ def _maxpool_bwd(gy, arg, gx):
         plane, g, idx = gx[n, c].reshape(-1), gy[n, c].reshape(-1), arg[n, c].reshape(-1)
         plane[:] = 0
         for k in range(g.size):
-            plane[idx[k]] += g[k]
+            if idx[k] < plane.size:  # a window with no input element (PyTorch: -inf, index past the plane)
+                plane[idx[k]] += g[k]
 
 
 def maxpool2d_fwd(x, kernel, stride, padding, dilation, ceil_mode):

@@ -5,8 +5,9 @@ the backward rebuilds softmax without a second reduction.
 """
 import math
 
-import numba
 import numpy as np
+
+from ._numba import numba
 
 
 @numba.njit(parallel=True, cache=True)
