@@ -10,7 +10,8 @@ DTYPES = ("float", "double")
 
 # file -> (templated kernels, instantiated for DTYPES; float-only kernels)
 KERNEL_FILES = {
-    "im2col.cu": (("im2col",), ()),
+    "im2col.cu": (("im2col", "im2col_rows"), ()),
+    "col2im.cu": (("col2im",), ()),
     "conv_wgrad.cu": (("conv_wgrad",), ()),
     "conv_dgrad.cu": (("conv_dgrad",), ()),
     "gelu.cu": (("gelu_fwd", "gelu_bwd"), ("gelu_fwd_f4", "gelu_bwd_f4")),

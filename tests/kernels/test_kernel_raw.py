@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import kernel_reference as ref
+from gpugrad.backends.cuda.kernels import conv_out_size
 from kernel_helpers import poisoned, tol
 
 i32, i64 = np.int32, np.int64
@@ -49,6 +50,49 @@ def test_conv_kernels(emu_module, order, rng, grid, block, dtype, ctype):
         grid, block, (gy, wt, gx, i32(c), i32(h), i32(w), i32(f), i32(oh), i32(ow), *geo,
                       i32(groups), i64(gx.size)))
     np.testing.assert_allclose(gx, ref.conv_dgrad(gy, wt, x.shape, groups=groups, **kw), **tol(dtype))
+
+
+def col2im_reference(cols, x_shape, kh, kw, **geo):
+    """col2im of natural-layout cols (N, C*kh*kw, L): the input gradient of a convolution whose
+    weight is the identity on the C*kh*kw column rows (so W^T @ gy is cols itself)."""
+    n, c = x_shape[:2]
+    rows = c * kh * kw
+    oh, ow = (conv_out_size(s, k, st, p, d) for s, k, st, p, d in
+              zip(x_shape[2:], (kh, kw), geo["stride"], geo["padding"], geo["dilation"]))
+    eye = np.eye(rows).reshape(rows, c, kh, kw)
+    return ref.conv_dgrad(cols.reshape(n, rows, oh, ow), eye, x_shape, groups=1, **geo)
+
+
+@pytest.mark.parametrize("grid,block", LAUNCHES)
+@pytest.mark.parametrize("dtype,ctype", [(np.float32, "float"), (np.float64, "double")])
+def test_im2col_rows_and_col2im(emu_module, order, rng, grid, block, dtype, ctype):
+    """The GEMM route's column kernels: im2col_rows is im2col with the batch moved inside the
+    rows; col2im is im2col's adjoint in either layout, zero on rows/columns no window reads."""
+    x, wt, gy, groups, geo, kw = _conv_args(rng, dtype)
+    kw = dict(kw, stride=(3, 2), padding=(1, 0))  # stride 3 > kernel extent: skipped rows
+    geo = geo[:2] + [i32(v) for v in (3, 2, 1, 0)] + geo[6:]
+    n, c, h, w = x.shape
+    kh, kwid = wt.shape[2:]
+    oh, ow = (conv_out_size(s, k, st, p, d) for s, k, st, p, d in
+              zip((h, w), (kh, kwid), kw["stride"], kw["padding"], kw["dilation"]))
+    rows, length = c * kh * kwid, oh * ow
+
+    cols = poisoned((rows, n, length), dtype)
+    emu_module("im2col.cu").get_function(f"im2col_rows<{ctype}>")(
+        grid, block, (x, cols, i32(n), i32(c), i32(h), i32(w), *geo[:2], i32(oh), i32(ow), *geo[2:],
+                      i64(cols.size)))
+    np.testing.assert_allclose(cols, ref.im2col(x, kh, kwid, **kw).transpose(1, 0, 2), **tol(dtype))
+
+    natural = rng.standard_normal((n, rows, length)).astype(dtype)
+    want = col2im_reference(natural, x.shape, kh, kwid, **kw)
+    assert (want == 0).any()  # some input rows are never read: the kernel must write zeros
+    kernel = emu_module("col2im.cu").get_function(f"col2im<{ctype}>")
+    for layout, row_stride, batch_stride in ((natural, length, rows * length),
+                                             (np.ascontiguousarray(natural.transpose(1, 0, 2)), n * length, length)):
+        gx = poisoned(x.shape, dtype)
+        kernel(grid, block, (layout, gx, i32(c), i32(h), i32(w), *geo[:2], i32(oh), i32(ow), *geo[2:],
+                             i64(row_stride), i64(batch_stride), i64(gx.size)))
+        np.testing.assert_allclose(gx, want, **tol(dtype))
 
 
 @pytest.mark.parametrize("grid,block", LAUNCHES)
