@@ -50,8 +50,9 @@ def test_every_kernel_function_matches_the_emulator(both, dtype):
     run("im2col", x, 3, 3, **GEO)
     y = run("conv2d_forward", x, w, groups=2, **GEO)
     gy = rng.standard_normal(y.shape).astype(dtype)
-    run("conv_wgrad", x, gy, 3, 3, groups=2, **GEO)
-    run("conv_dgrad", gy, w, x.shape, groups=2, **GEO)
+    for suffix in ("", "_direct"):  # the GEMM routes and the seed's direct kernels
+        run("conv_wgrad" + suffix, x, gy, 3, 3, groups=2, **GEO)
+        run("conv_dgrad" + suffix, gy, w, x.shape, groups=2, **GEO)
     for approximate in ("none", "tanh"):
         v = rng.standard_normal(1027).astype(dtype)
         run("gelu_fwd", v, approximate)

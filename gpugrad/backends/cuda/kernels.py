@@ -89,18 +89,111 @@ class KernelSet:
                  i32(dilation[1]), i64(cols.size)))
         return cols
 
+    # The fast routes below are im2col + GEMM (cuBLAS through xp.matmul) over the whole batch:
+    # columns are laid out (C*kh*kw, N, OH*OW) by im2col_rows, so each group's convolution is
+    # ONE GEMM with N*OH*OW as its long dimension instead of N small batched ones.  The batch
+    # is processed in chunks whose columns stay under COLS_BUDGET bytes.
+    COLS_BUDGET = 1 << 30
+
+    def _batch_chunks(self, n, rows, length, dtype):
+        """(n0, n1) batch ranges whose (rows, n1-n0, length) columns fit COLS_BUDGET."""
+        per_item = max(1, rows * length * np.dtype(dtype).itemsize)
+        step = max(1, min(n, self.COLS_BUDGET // per_item))
+        return [(n0, min(n, n0 + step)) for n0 in range(0, n, step)]
+
+    def _im2col_rows(self, x, kh, kw, oh, ow, stride, padding, dilation):
+        """cols (C*kh*kw, N, OH*OW) of a contiguous x (N, C, H, W)."""
+        n, c, h, w = x.shape
+        cols = self.xp.empty((c * kh * kw, n, oh * ow), x.dtype)
+        if cols.size:
+            self._kernel("im2col.cu", "im2col_rows", x.dtype)(
+                _grid(cols.size), (BLOCK,),
+                (x, cols, i32(n), i32(c), i32(h), i32(w), i32(kh), i32(kw), i32(oh), i32(ow),
+                 i32(stride[0]), i32(stride[1]), i32(padding[0]), i32(padding[1]),
+                 i32(dilation[0]), i32(dilation[1]), i64(cols.size)))
+        return cols
+
+    def _col2im_rows(self, cols, gx, kh, kw, oh, ow, stride, padding, dilation):
+        """gx (N, C, H, W) = the gather-form adjoint of _im2col_rows, from cols (C*kh*kw, N, L)."""
+        n, c, h, w = gx.shape
+        cols = self._c(cols)  # a no-op for matmul's output; RawKernels assume C order
+        if gx.size:
+            self._kernel("col2im.cu", "col2im", gx.dtype)(
+                _grid(gx.size), (BLOCK,),
+                (cols, gx, i32(c), i32(h), i32(w), i32(kh), i32(kw), i32(oh), i32(ow),
+                 i32(stride[0]), i32(stride[1]), i32(padding[0]), i32(padding[1]),
+                 i32(dilation[0]), i32(dilation[1]), i64(n * oh * ow), i64(oh * ow),
+                 i64(gx.size)))
+        return gx
+
+    def _gemm(self, a, b):
+        """Per-group a[g] @ b[g] for (G, M, K) @ (G, K, N): a plain 2-D GEMM when G == 1 (the
+        common case, no batched path), one strided-batched GEMM over the groups otherwise."""
+        if a.shape[0] == 1:
+            return self.xp.matmul(a[0], b[0])[None]
+        return self.xp.matmul(a, b)
+
+    def _gy_rows(self, gy, n0, n1):
+        """gy[n0:n1] (nb, F, L) as (F, nb*L): the one transpose copy the GEMMs need."""
+        nb, f = n1 - n0, gy.shape[1]
+        return self.xp.ascontiguousarray(gy[n0:n1].reshape(nb, f, -1).transpose(1, 0, 2)).reshape(f, -1)
+
     def conv2d_forward(self, x, w, stride, padding, dilation, groups):
-        """im2col, then one batched GEMM over (batch, group)."""
-        n = x.shape[0]
+        """Per batch chunk: im2col_rows, y_g (F/g, nb*L) = W_g (F/g, K) @ cols_g (K, nb*L),
+        then one transpose into y's NCHW layout."""
+        x = self._c(x)
+        w = self._c(w, x.dtype)
+        n, c = x.shape[:2]
         f, cg, kh, kw = w.shape
         oh, ow = (conv_out_size(s, k, st, p, d)
                   for s, k, st, p, d in zip(x.shape[2:], (kh, kw), stride, padding, dilation))
-        cols = self.im2col(x, kh, kw, stride, padding, dilation)
-        cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
-        wg = self._c(w).reshape(1, groups, f // groups, cg * kh * kw)
-        return self.xp.matmul(wg, cols).reshape(n, f, oh, ow)
+        k, fg, length = cg * kh * kw, f // groups, oh * ow
+        wg = w.reshape(groups, fg, k)
+        y = self.xp.empty((n, f, oh, ow), x.dtype)
+        for n0, n1 in self._batch_chunks(n, c * kh * kw, length, x.dtype):
+            cols = self._im2col_rows(x[n0:n1], kh, kw, oh, ow, stride, padding, dilation)
+            yt = self._gemm(wg, cols.reshape(groups, k, -1))             # (G, F/g, nb*L)
+            y[n0:n1] = yt.reshape(f, n1 - n0, oh, ow).transpose(1, 0, 2, 3)
+        return y
 
     def conv_wgrad(self, x, gy, kh, kw, stride, padding, dilation, groups):
+        """gw_g (F/g, K) = gy_g (F/g, N*L) @ cols_g^T (N*L, K): one GEMM per group (per batch
+        chunk, summed), with the reduction over batch and positions inside cuBLAS."""
+        x, gy = self._c(x), self._c(gy, x.dtype)
+        n, c = x.shape[:2]
+        _, f, oh, ow = gy.shape
+        cg, fg = c // groups, f // groups
+        k = cg * kh * kw
+        gw = None
+        for n0, n1 in self._batch_chunks(n, c * kh * kw, oh * ow, x.dtype):
+            cols = self._im2col_rows(x[n0:n1], kh, kw, oh, ow, stride, padding, dilation)
+            part = self._gemm(self._gy_rows(gy, n0, n1).reshape(groups, fg, -1),
+                              cols.reshape(groups, k, -1).transpose(0, 2, 1))
+            gw = part if gw is None else gw + part
+        if gw is None:  # empty batch
+            return self.xp.zeros((f, cg, kh, kw), x.dtype)
+        return gw.reshape(f, cg, kh, kw)
+
+    def conv_dgrad(self, gy, w, x_shape, stride, padding, dilation, groups):
+        """dcols_g (K, N*L) = W_g^T (K, F/g) @ gy_g (F/g, N*L), then col2im gathers each input
+        element's column entries (per batch chunk)."""
+        gy = self._c(gy)
+        w = self._c(w, gy.dtype)
+        n, c = x_shape[:2]
+        _, f, oh, ow = gy.shape
+        fg, (cg, kh, kw) = f // groups, w.shape[1:]
+        k = cg * kh * kw
+        wt = w.reshape(groups, fg, k).transpose(0, 2, 1)                   # (G, K, F/g)
+        gx = self.xp.empty(tuple(x_shape), gy.dtype)
+        for n0, n1 in self._batch_chunks(n, c * kh * kw, oh * ow, gy.dtype):
+            dcols = self._gemm(wt, self._gy_rows(gy, n0, n1).reshape(groups, fg, -1))
+            self._col2im_rows(dcols.reshape(c * kh * kw, n1 - n0, oh * ow), gx[n0:n1],
+                              kh, kw, oh, ow, stride, padding, dilation)
+        return gx
+
+    # ---- the kernels of the seed formulation (issue 4), kept and tested; slower ----------
+    def conv_wgrad_direct(self, x, gy, kh, kw, stride, padding, dilation, groups):
+        """Seed 000's dilated weight-gradient convolution, one block per weight element."""
         x, gy = self._c(x), self._c(gy, x.dtype)
         n, c, h, w = x.shape
         _, f, oh, ow = gy.shape
@@ -112,7 +205,8 @@ class KernelSet:
              i32(dilation[0]), i32(dilation[1]), i32(groups)))
         return gw
 
-    def conv_dgrad(self, gy, w, x_shape, stride, padding, dilation, groups):
+    def conv_dgrad_direct(self, gy, w, x_shape, stride, padding, dilation, groups):
+        """The transposed convolution as one gather kernel (no GEMM)."""
         gy, w = self._c(gy), self._c(w, gy.dtype)
         _, c, h, wd = x_shape
         _, f, oh, ow = gy.shape
