@@ -60,9 +60,9 @@ class Softplus(Function):
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
-        bx = beta * x
-        soft = (ctx.xp.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
-        return ctx.xp.where(bx > threshold, x, soft)
+        xp, bx = ctx.xp, beta * x
+        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta  # overflow-free log(1 + e^bx)
+        return xp.where(bx > threshold, x, soft.astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, g):
