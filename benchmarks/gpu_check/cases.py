@@ -60,7 +60,7 @@ class Case:
 def all_cases(small):
     """Every row, target rows first; `small` shrinks all sizes (for --quick and --sim)."""
     conv = [(s, True) for s in ISSUE_CONV_SHAPES] + [(s, False) for s in WIDE_CONV_SHAPES]
-    cases = [conv_case(kind, _shrink_conv(s) if small else s, issue and not small)
+    cases = [conv_case(kind, shrink_conv(s) if small else s, issue and not small)
              for s, issue in conv for kind in CONV_KERNELS]
     for log2 in ([10, 12] if small else GELU_LOG2):
         for backward in (False, True):
@@ -75,7 +75,7 @@ def all_cases(small):
     return sorted(cases, key=lambda case: case.priority)
 
 
-def _shrink_conv(shape):
+def shrink_conv(shape):
     """A tiny shape with the same kernel, stride, padding and dilation (ids stay distinct)."""
     n, c, h, w, f, k, s, p, d = shape
     return (2, max(1, c // 16), max(6, h // 4), max(6, w // 4), max(2, f // 16), k, s, p, d)

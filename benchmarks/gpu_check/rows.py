@@ -63,9 +63,9 @@ def run_case(case, dev, kernels, settings):
         arrays = make_inputs(case, dev)
         tensors = ({k: dev.to_torch(v) for k, v in arrays.items()}
                    if dev.torch_error is None else None)
-        row["impls"]["gpugrad"], ours = _run_impl(
+        row["impls"]["gpugrad"], ours = run_impl(
             lambda: case.ours(kernels.obj, arrays), dev, dev.clock, kernels.error, settings)
-        row["impls"]["torch"], ref = _run_impl(
+        row["impls"]["torch"], ref = run_impl(
             lambda: case.peer(dev.torch, tensors), dev, dev.torch_clock,
             dev.torch_error and f"no PyTorch peer ({dev.torch_error})", settings)
         row["check"] = check(case, dev, ours, ref, tensors)
@@ -91,7 +91,7 @@ def make_inputs(case, dev):
     return arrays
 
 
-def _run_impl(make_call, dev, make_clock, unavailable, settings):
+def run_impl(make_call, dev, make_clock, unavailable, settings):
     """(record, first output) of one implementation; errors are recorded, not raised."""
     if unavailable:
         return {"status": "unavailable", "error": unavailable}, None
