@@ -7,6 +7,17 @@ def _reflect(fn):
     return lambda self, other: fn(other, self)
 
 
+def _augmented(inplace_op, op):
+    """x += y: in place (like PyTorch) when no graph needs recording, else x = x + y, because
+    gpugrad does not differentiate in-place ops."""
+    def method(self, other):
+        from .autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return op(self, other)
+        return inplace_op(self, other)
+    return method
+
+
 def _cmp(op):
     return lambda self, other: ew.compare(self, other, op)
 
@@ -20,6 +31,8 @@ METHODS = {
     "__pos__": lambda self: self, "__abs__": unary.abs,
     "__lt__": _cmp("__lt__"), "__le__": _cmp("__le__"), "__gt__": _cmp("__gt__"),
     "__ge__": _cmp("__ge__"), "__eq__": _cmp("__eq__"), "__ne__": _cmp("__ne__"),
+    "__iadd__": _augmented(inplace.add_, ew.add), "__isub__": _augmented(inplace.sub_, ew.sub),
+    "__imul__": _augmented(inplace.mul_, ew.mul), "__itruediv__": _augmented(inplace.div_, ew.div),
     "__getitem__": index.getitem, "__setitem__": inplace.setitem,
     "add": ew.add, "sub": ew.sub, "mul": ew.mul, "div": ew.div, "pow": ew.pow, "neg": ew.neg,
     "maximum": ew.maximum, "minimum": ew.minimum, "matmul": matmul.matmul,

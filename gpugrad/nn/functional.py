@@ -3,6 +3,7 @@ from .. import dtypes
 from ..autograd import Function
 from ..ops.activation import clamp, gelu, leaky_relu, relu, softplus  # noqa: F401
 from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401
+from ..ops.elementwise import where
 from ..ops.join import pad  # noqa: F401
 from ..ops.norm import batch_norm  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
@@ -101,7 +102,7 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
     xp = logp.backend.xp
     keep = flat._data != ignore_index
     picked = logp[xp.arange(logp.shape[0]), xp.where(keep, flat._data, 0)]
-    loss = -picked * keep.astype(logp.dtype)
+    loss = -where(Tensor._make(keep, logp.device), picked, 0.0)  # an ignored row's -inf stays out
     if reduction == "none":
         return loss.reshape(shape)
     return _reduce(loss, reduction, "nll_loss", int(keep.sum()))

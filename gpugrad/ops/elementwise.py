@@ -1,6 +1,7 @@
 """Arithmetic: + - * / ** and unary minus, comparisons, maximum/minimum, where."""
 from .. import dtypes
 from ..autograd import Function
+from ..tensor import Tensor
 from ._args import as_tensor, binary_operands, cast
 
 
@@ -60,8 +61,13 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
-        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        gb = g * out * a.log() if ctx.needs_input_grad[1] else None
+        xp = ctx.xp
+        # PyTorch's conventions where the formulas give 0·inf: d(a^0)/da = 0 and d(0^b)/db = 0
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = g * where(Tensor._make(b._data == 0, b.device), 0.0, b * a ** (b - 1))
+        if ctx.needs_input_grad[1]:
+            gb = g * where(Tensor._make(xp.broadcast_to(a._data == 0, out.shape), a.device), 0.0, out * a.log())
         return ga, gb
 
 

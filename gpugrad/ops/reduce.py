@@ -195,8 +195,24 @@ def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
     return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
 
 
+class Sqrt0(Function):
+    """sqrt whose gradient at 0 is 0 rather than inf (PyTorch's std convention)."""
+
+    @staticmethod
+    def forward(ctx, v):
+        out = ctx.xp.sqrt(v)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        zero = (out._data == 0)
+        return g / (2 * out + zero) * (1 - zero).astype(g.dtype)
+
+
 def std(x, dim=None, correction=1, keepdim=False, unbiased=None):
-    return var(x, dim, correction, keepdim, unbiased).sqrt()
+    return Sqrt0.apply(var(x, dim, correction, keepdim, unbiased))
 
 
 def argmax(x, dim=None, keepdim=False):
