@@ -110,6 +110,8 @@ def _import_torch(sim):
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True  # cuDNN picks its fastest algorithm during warm-up
+    if sim:
+        torch.set_num_threads(1)  # tiny CPU ops: a thread pool only adds scheduling stalls
     if not sim and not torch.cuda.is_available():
         return torch, "torch.cuda.is_available() is False"
     return torch, None

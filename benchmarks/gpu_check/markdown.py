@@ -136,7 +136,9 @@ def _kernels(d):
     out = ["## Kernels: gpugrad KernelSet vs PyTorch", "",
            f"Times in ms: median over the repetitions (min–max), {clock} around each call "
            "after warm-up; † = fewer repetitions (time budget). ratio = gpugrad / torch; "
-           "check = max |ours − torch| / max |torch| against the row's tolerance.", ""]
+           "check = max |ours − ref| / max |ref| against the row's tolerance, ref = the PyTorch "
+           "op in float64 on the same inputs; \"torch\" = the fp32 PyTorch output's own error.",
+           ""]
     unavailable = {f"{impl} unavailable: {rec['error']}" for r in rows
                    for impl, rec in r["impls"].items() if rec.get("status") == "unavailable"}
     out += [f"- {why}" for why in sorted(unavailable)] + ([""] if unavailable else [])
@@ -159,7 +161,9 @@ def _check_cell(row):
     c = row.get("check", {})
     if c.get("status") in ("ok", "mismatch"):
         bad = [i["name"] for i in c["items"] if not i["ok"]]
-        return f"{c['status']} {c['max_rel']:.1e}" + (f" ({', '.join(bad)})" if bad else "")
+        cell = f"{c['status']} {c['max_rel']:.1e}" + (f" ({', '.join(bad)})" if bad else "")
+        peer = c.get("peer")
+        return cell + (f"; torch {peer['rel']:.1e}" if peer and "rel" in peer else "")
     return c.get("status", "–")
 
 
