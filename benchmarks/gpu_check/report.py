@@ -24,25 +24,25 @@ class Report:
     def save(self):
         with self._lock:
             self.data["targets"] = evaluate_targets(self.data)
-            text = json.dumps(_finite(self.data), indent=1)
-            _write(self.out_dir / "gpu_check.json", text + "\n")
-            _write(self.out_dir / "gpu_check.md", render(self.data))
+            text = json.dumps(finite(self.data), indent=1)
+            write_atomic(self.out_dir / "gpu_check.json", text + "\n")
+            write_atomic(self.out_dir / "gpu_check.md", render(self.data))
 
 
-def _write(path, text):
+def write_atomic(path, text):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
 
 
-def _finite(obj):
+def finite(obj):
     """The same data with NaN/inf floats as strings, so the JSON stays standard."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)
     if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
+        return {str(k): finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [finite(v) for v in obj]
     return obj
 
 

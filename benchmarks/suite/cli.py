@@ -5,7 +5,6 @@ import argparse
 import datetime
 import fnmatch
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ except ImportError:
     pass
 
 from benchmarks.gpu_check.device import error_tail, error_text
+from benchmarks.gpu_check.report import finite, write_atomic
 from benchmarks.gpu_check.roofline import measure_roofline
 from benchmarks.gpu_check.rows import Settings
 from benchmarks.gpu_check.timing import Budget
@@ -146,28 +146,11 @@ def _section(data, out, budget, name, fn):
 
 def _save(data, out):
     _save_json(data, out)
-    _write(out / "results.md", render(data))
+    write_atomic(out / "results.md", render(data))
 
 
 def _save_json(data, out):
-    _write(out / "results.json", json.dumps(_finite(data), indent=1) + "\n")
-
-
-def _write(path, text):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _finite(obj):
-    """NaN/inf as strings, so the JSON stays standard."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+    write_atomic(out / "results.json", json.dumps(finite(data), indent=1) + "\n")
 
 
 def _summary(data, out):

@@ -70,10 +70,9 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=1):
     """gradcheck of fn's gradient itself (built with create_graph=True): second derivatives."""
     from ..tensor import Tensor
     inputs = tuple(inputs)
-    diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     rng = np.random.default_rng(seed)
     outs = _outputs(fn, inputs)
-    vs = [Tensor(rng.standard_normal(o.shape), dtype=o.dtype) for o in outs]
+    vs = [Tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device) for o in outs]
 
     def first_grad(*xs):
         grads = grad(_outputs(fn, xs), [x for x in xs if x.requires_grad], vs,
