@@ -1,8 +1,10 @@
 """Neural-network building blocks: Module and Parameter, layers, init, and the functional ops."""
 from . import functional, init
-from .layers import *  # noqa: F401,F403
-from .layers import __all__ as _layers
+from .layers import (GELU, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d,
+                     Dropout, Flatten, Linear, MaxPool2d, ModuleList, ReLU, Sequential, Sigmoid, Tanh)
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["functional", "init", "Module", "Parameter", *_layers]
+__all__ = ["functional", "init", "Module", "Parameter", "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
+           "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Linear", "MaxPool2d", "ModuleList",
+           "ReLU", "Sequential", "Sigmoid", "Tanh"]

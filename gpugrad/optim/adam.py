@@ -39,17 +39,21 @@ class Adam(Optimizer):
                     else:
                         g = g + weight_decay * x
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m += (1 - beta1) * (g - m)          # m.lerp_(g, 1 - β1)
+                tmp = xp.subtract(g, m)            # one scratch array for the whole update
+                tmp *= 1 - beta1
+                m += tmp                           # m.lerp_(g, 1 - β1)
+                xp.multiply(g, g, out=tmp)
+                tmp *= 1 - beta2
                 v *= beta2
-                v += (1 - beta2) * (g * g)
+                v += tmp
                 if amsgrad:
                     vmax = state["max_exp_avg_sq"]._data
                     xp.maximum(vmax, v, out=vmax)
                     v = vmax
-                denom = xp.sqrt(v)
+                denom = xp.sqrt(v, out=tmp)
                 denom /= math.sqrt(1 - beta2 ** step)
                 denom += eps
-                update = m / denom
+                update = xp.divide(m, denom, out=tmp)
                 update *= lr / (1 - beta1 ** step)
                 x -= update
                 p._version.value += 1
