@@ -160,3 +160,15 @@ def test_training_a_small_model_reduces_the_loss():
         opt.step()
         losses.append(float(loss))
     assert losses[-1] < 0.3 * losses[0]
+
+
+def test_optimizer_keeps_working_after_module_to():
+    """Module.to replaces arrays in place, so the optimizer's parameters are still the model's."""
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.double()
+    model(gpugrad.randn(4, 3, dtype=gpugrad.float64)).sum().backward()
+    before = model.weight.detach().numpy()
+    opt.step()
+    assert model.weight.dtype == gpugrad.float64
+    np.testing.assert_allclose(model.weight.detach().numpy(), before - 0.1 * model.weight.grad.numpy())
