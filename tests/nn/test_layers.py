@@ -6,6 +6,9 @@ import pytest
 import gpugrad
 from gpugrad import nn
 
+# torch warns that it pads a copy for an even "same" kernel; that case is deliberate
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
+
 CASES = {
     "linear": (lambda L: L.Linear(5, 3), (4, 5)),
     "linear_3d_no_bias": (lambda L: L.Linear(5, 3, bias=False), (2, 4, 5)),
