@@ -18,7 +18,7 @@ from .ops.shape import flatten, permute, reshape, squeeze, transpose, unsqueeze
 from .ops.unary import abs, cos, exp, log, sigmoid, sin, sqrt, tanh
 from .random import manual_seed, rand, rand_like, randint, randn, randn_like, randperm
 from .tensor import Tensor
-from . import autograd, cuda, nn  # noqa: E402
+from . import autograd, cuda, nn, optim  # noqa: E402
 from .value import Value
 
 __version__ = "0.1.0"
