@@ -102,11 +102,13 @@ def _as_tensor(grad, node):
 
 
 def _accumulate(t, g, create_graph):
-    """t.grad += g; the first gradient is copied so .grad never aliases another array."""
+    """t.grad += g; the first gradient is copied so .grad never aliases another array, and is a
+    plain Tensor even when t is a Parameter."""
+    from ..tensor import Tensor
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = type(t)._make(g._data.copy(), t.device)
+        t.grad = Tensor._make(g._data.copy(), t.device)
     else:
         t.grad._data += g._data
         t.grad._version.value += 1
