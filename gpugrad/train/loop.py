@@ -1,6 +1,8 @@
 """The training loop behind `gpugrad train`: epochs of shuffled, augmented batches, an
 evaluation and a checkpoint after each, and Ctrl-C turned into a checkpoint and a clean exit."""
 import os
+import signal
+import threading
 import time
 
 from tqdm import tqdm
@@ -24,6 +26,30 @@ def evaluate(model, loader):
             preds.extend(pred.tolist())
     n = len(loader.dataset)
     return loss_sum / n, correct / n, preds
+
+
+class _Stop(Exception):
+    """Raised between batches after a Ctrl-C, when the run's state is consistent."""
+
+
+class CtrlC:
+    """While active, a first Ctrl-C only sets `requested` (the loop stops after the current batch,
+    so model, optimizer and batch-norm statistics agree); a second one interrupts at once."""
+
+    def __enter__(self):
+        self.requested, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 class Run:
@@ -59,14 +85,18 @@ class Run:
         """Train the remaining epochs; returns 0, or 130 after a Ctrl-C (checkpoint saved)."""
         epochs = self.settings["epochs"]
         try:
-            while self.progress["epoch"] < epochs:
-                self._epoch(self.progress["epoch"] + 1, epochs)
-        except KeyboardInterrupt:
+            with CtrlC() as self.ctrl_c:
+                while self.progress["epoch"] < epochs:
+                    self._epoch(self.progress["epoch"] + 1, epochs)
+        except _Stop:
             p = self.progress
             self.save()
             print(f"\ninterrupted in epoch {p['epoch'] + 1} after {p['step']}/{len(self.train_loader)} "
                   f"batches; saved {self.ckpt_path} (continue with --resume {self.ckpt_path})", flush=True)
             self._write_outputs()
+            return 130
+        except KeyboardInterrupt:
+            print(f"\naborted; {self.ckpt_path} holds the last completed epoch", flush=True)
             return 130
         self._write_outputs()
         print(f"wrote {self.ckpt_path}, metrics.json and metrics.png in {self.settings['out']}")
@@ -82,6 +112,8 @@ class Run:
         for i, (x, y) in enumerate(bar):
             if i < skip:
                 continue
+            if self.ctrl_c.requested:
+                raise _Stop
             loss = F.cross_entropy(self.model(x), y)
             self.opt.zero_grad()
             loss.backward()
