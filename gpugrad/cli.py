@@ -51,6 +51,7 @@ def _parser():
 def _settings(args):
     """The run's settings: the checkpoint's when resuming (only RESUMABLE ones may change)."""
     from .train import SetupError, load_checkpoint
+    from .train.parts import DEFAULT_LR
     given = {k: v for k, v in vars(args).items() if k in DEFAULTS and v is not None}
     if "data" in given:
         try:
@@ -60,7 +61,7 @@ def _settings(args):
     if args.resume is None:
         settings = {**DEFAULTS, **given}
         if settings["lr"] is None:
-            settings["lr"] = 0.1 if settings["optimizer"] == "sgd" else 0.01
+            settings["lr"] = DEFAULT_LR[settings["optimizer"]]
         return settings
     settings = dict(load_checkpoint(args.resume)["settings"])
     changed = sorted(k for k, v in given.items() if k not in RESUMABLE and settings.get(k) != v)

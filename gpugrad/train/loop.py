@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from .. import no_grad
 from ..nn import functional as F
+from ..random import manual_seed
 from ..serialization import load, save
 from . import parts, report, state
 
@@ -60,8 +61,7 @@ class Run:
         self.device = parts.resolve_device(settings["device"])
         split = parts.load_split(settings)
         self.train_loader, self.test_loader = parts.loaders(settings, split, self.device)
-        import gpugrad
-        gpugrad.manual_seed(settings["seed"])
+        manual_seed(settings["seed"])
         self.model, self.opt, self.sched = parts.training_objects(
             settings, split.x_train.shape[1:], len(self.train_loader), self.device)
         self.progress = {"epoch": 0, "step": 0, "loss_sum": 0.0, "seen": 0, "metrics": [],
