@@ -1,0 +1,22 @@
+"""Dropout: active only in training mode (model.train()), the identity after model.eval()."""
+from .. import functional as F
+from ..module import Module
+
+
+class Dropout(Module):
+    """Zeroes elements with probability p and scales the rest by 1/(1-p).
+
+    `inplace` is accepted for PyTorch compatibility; gpugrad always returns a new tensor.
+    """
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
