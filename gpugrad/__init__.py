@@ -19,6 +19,7 @@ from .ops.unary import abs, cos, exp, log, sigmoid, sin, sqrt, tanh
 from .random import manual_seed, rand, rand_like, randint, randn, randn_like, randperm
 from .tensor import Tensor
 from . import autograd, nn  # noqa: E402
+from . import optim  # noqa: E402
 from . import data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .value import Value

@@ -1,0 +1,63 @@
+"""Adam and AdamW: PyTorch's update, step by step, on the parameters' arrays."""
+import math
+
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): m and v are running means of g and g², bias-corrected;
+    p -= lr/(1-β1ᵗ) · m / (sqrt(v)/sqrt(1-β2ᵗ) + eps). weight_decay adds weight_decay·p to g
+    (L2), or with decoupled_weight_decay (AdamW) shrinks p by lr·weight_decay directly."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 maximize=False, decoupled_weight_decay=False):
+        if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}, weight_decay={weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def step(self):
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+            for p, g, state in self._params_with_grad(group):
+                x = p._data
+                xp = p.backend.xp
+                if not state:
+                    state["step"] = 0
+                    for name in ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ()):
+                        state[name] = Tensor._make(xp.zeros_like(x), p.device)
+                state["step"] += 1
+                step = state["step"]
+                if group["maximize"]:
+                    g = -g
+                if weight_decay:
+                    if group["decoupled_weight_decay"]:
+                        x *= 1 - lr * weight_decay
+                    else:
+                        g = g + weight_decay * x
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                m += (1 - beta1) * (g - m)          # m.lerp_(g, 1 - β1)
+                v *= beta2
+                v += (1 - beta2) * (g * g)
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]._data
+                    xp.maximum(vmax, v, out=vmax)
+                    v = vmax
+                denom = xp.sqrt(v)
+                denom /= math.sqrt(1 - beta2 ** step)
+                denom += eps
+                update = m / denom
+                update *= lr / (1 - beta1 ** step)
+                x -= update
+                p._version.value += 1
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), default weight_decay 1e-2."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True)

@@ -1,0 +1,39 @@
+"""SGD with momentum, dampening, Nesterov momentum and (L2) weight decay: PyTorch's update."""
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """p -= lr·d, where d is the gradient (+ weight_decay·p), passed through the momentum buffer
+    b = momentum·b + (1 - dampening)·d (b starts as d), and for Nesterov d + momentum·b."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 maximize=False):
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"invalid SGD settings: lr={lr}, momentum={momentum}, weight_decay={weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def step(self):
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p, d, state in self._params_with_grad(group):
+                x = p._data
+                if maximize:
+                    d = -d
+                if weight_decay:
+                    d = d + weight_decay * x
+                if momentum:
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = Tensor._make(d.copy(), p.device)
+                    else:
+                        b = buf._data
+                        b *= momentum
+                        b += d if dampening == 0 else (1 - dampening) * d
+                    d = d + momentum * buf._data if nesterov else buf._data
+                x -= lr * d
+                p._version.value += 1
