@@ -72,11 +72,21 @@ def _settings(args):
     return settings
 
 
+def _calm_thread_pools():
+    """On a few cores, idle OpenMP (Numba's kernels) and OpenBLAS threads spin and take the cores
+    the other pool needs: a CNN step ran 2x slower on 2 cores. Idle OpenMP threads sleep instead
+    (read when Numba starts its pool, after this) and BLAS keeps one thread: its GEMMs are small."""
+    from threadpoolctl import threadpool_limits
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    return threadpool_limits(1, user_api="blas")
+
+
 def _train(args):
     from .train import Run
     settings = _settings(args)
     print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
-    return Run(settings, resume=args.resume).fit()
+    with _calm_thread_pools():
+        return Run(settings, resume=args.resume).fit()
 
 
 def _evaluate(args):
