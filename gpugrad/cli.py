@@ -58,6 +58,9 @@ def _settings(args):
             given["data"], given["data_dir"] = _data_arg(given["data"])
         except argparse.ArgumentTypeError as e:
             raise SetupError(str(e)) from None
+    for key in ("epochs", "batch_size", "limit"):
+        if given.get(key, 1) < 1:
+            raise SetupError(f"--{key.replace('_', '-')} must be at least 1, got {given[key]}")
     if args.resume is None:
         settings = {**DEFAULTS, **given}
         if settings["lr"] is None:

@@ -99,7 +99,10 @@ class Run:
             print(f"\naborted; {self.ckpt_path} holds the last completed epoch", flush=True)
             return 130
         self._write_outputs()
-        print(f"wrote {self.ckpt_path}, metrics.json and metrics.png in {self.settings['out']}")
+        rows = self.progress["metrics"]
+        print(f"{len(rows)} epochs in {sum(r['seconds'] for r in rows):.1f} s, final test accuracy "
+              f"{100 * rows[-1]['test_accuracy']:.2f}%; wrote checkpoint.npz, metrics.json and "
+              f"metrics.png in {self.settings['out']}")
         return 0
 
     def _epoch(self, epoch, epochs):
@@ -119,11 +122,12 @@ class Run:
             loss.backward()
             self.opt.step()
             self.sched.step()
-            p["loss_sum"] += loss.item() * len(y)
+            value = loss.item()
+            p["loss_sum"] += value * len(y)
             p["seen"] += len(y)
             p["step"] = i + 1
-            rate = bar.format_dict["rate"]
-            bar.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{(rate or 0) * len(y):.0f}", refresh=False)
+            rate = bar.format_dict["rate"]  # batches per second
+            bar.set_postfix(loss=f"{value:.4f}", img_s=f"{(rate or 0) * len(y):.0f}", refresh=False)
         bar.close()
         test_loss, acc, _ = evaluate(self.model, self.test_loader)
         row = {"epoch": epoch, "train_loss": p["loss_sum"] / max(p["seen"], 1), "test_loss": test_loss,
