@@ -21,20 +21,21 @@ def default_collate(samples):
 class DataLoader:
     """Iterate over `dataset` in batches of `batch_size`.
 
-    shuffle: a new order each epoch, drawn from a generator seeded by `seed` (fresh entropy when
-    None); its state is in `state_dict()` so a resumed run sees the same orders.
+    shuffle: a new order each epoch, drawn from `generator` (a NumPy Generator) or from one seeded
+    by `seed` (fresh entropy when both are None); its state is in `state_dict()` so a resumed run
+    sees the same orders.
     drop_last: skip a final batch smaller than `batch_size`.
     device: where the batch tensors go (None leaves them where the dataset made them).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 device=None, collate_fn=default_collate):
+                 generator=None, device=None, collate_fn=default_collate):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         self.device, self.collate_fn = device, collate_fn
-        self.rng = np.random.default_rng(seed)
+        self.rng = generator if generator is not None else np.random.default_rng(seed)
 
     def __len__(self):
         n = len(self.dataset)

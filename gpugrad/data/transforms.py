@@ -1,7 +1,7 @@
 """Batch-friendly transforms on input tensors of shape (C, H, W) or (N, C, H, W).
 
-Random transforms draw from gpugrad's CPU generator, so `gpugrad.manual_seed` makes them
-repeatable and a checkpoint of that generator resumes them.
+Random transforms draw from the NumPy generator they are given (the training command shares
+its DataLoader's, so one state covers all data randomness), else from gpugrad's CPU generator.
 """
 import numpy as np
 
@@ -22,6 +22,10 @@ class Compose:
 
     def __repr__(self):
         return f"Compose({self.transforms})"
+
+
+def _rng(generator):
+    return CPU.rng if generator is None else generator
 
 
 class Normalize:
@@ -45,8 +49,8 @@ class RandomShift:
     """Move each image by a random whole number of pixels in [-max_shift, max_shift] along
     each axis, filling the uncovered border with `fill` (a random crop of the padded image)."""
 
-    def __init__(self, max_shift, fill=0.0):
-        self.max_shift, self.fill = int(max_shift), fill
+    def __init__(self, max_shift, fill=0.0, generator=None):
+        self.max_shift, self.fill, self.generator = int(max_shift), fill, generator
 
     def __call__(self, x):
         if self.max_shift == 0:
@@ -56,7 +60,7 @@ class RandomShift:
         xp, s = x.backend.xp, self.max_shift
         n, c, h, w = arr.shape
         padded = xp.pad(arr, ((0, 0), (0, 0), (s, s), (s, s)), constant_values=self.fill)
-        dy, dx = (xp.asarray(CPU.rng.integers(0, 2 * s + 1, n)) for _ in range(2))
+        dy, dx = (xp.asarray(_rng(self.generator).integers(0, 2 * s + 1, n)) for _ in range(2))
         rows = (dy[:, None] + xp.arange(h))[:, None, :, None]
         cols = (dx[:, None] + xp.arange(w))[:, None, None, :]
         out = padded[xp.arange(n)[:, None, None, None], xp.arange(c)[None, :, None, None], rows, cols]
@@ -70,8 +74,9 @@ class RandomAffine:
     """Rotate each image by up to ±`degrees`, scale it by up to 1±`scale` and move it by up to
     ±`translate` whole pixels, about its centre, sampling bilinearly; outside reads as `fill`."""
 
-    def __init__(self, degrees=10.0, translate=2, scale=0.1, fill=0.0):
+    def __init__(self, degrees=10.0, translate=2, scale=0.1, fill=0.0, generator=None):
         self.degrees, self.translate, self.scale, self.fill = degrees, int(translate), scale, fill
+        self.generator = generator
 
     def __call__(self, x):
         single = x.ndim == 3
@@ -95,7 +100,7 @@ class RandomAffine:
 
     def _sources(self, n, h, w):
         """For each output pixel, the (row, col) it reads: the inverse transform of its position."""
-        rng = CPU.rng
+        rng = _rng(self.generator)
         angle = np.deg2rad(rng.uniform(-self.degrees, self.degrees, n))
         zoom = rng.uniform(1 - self.scale, 1 + self.scale, n)
         shift = rng.integers(-self.translate, self.translate + 1, (n, 2))

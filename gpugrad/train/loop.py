@@ -65,7 +65,7 @@ class Run:
         self.model, self.opt, self.sched = parts.training_objects(
             settings, split.x_train.shape[1:], len(self.train_loader), self.device)
         self.progress = {"epoch": 0, "step": 0, "loss_sum": 0.0, "seen": 0, "metrics": [],
-                         "rng": state.rng_snapshot(self.train_loader)}
+                         "data_rng": self.train_loader.state_dict()}
         if resume is not None:
             self._resume(resume)
         os.makedirs(settings["out"], exist_ok=True)
@@ -77,6 +77,7 @@ class Run:
         self.opt.load_state_dict(ckpt["optimizer"])
         self.sched.load_state_dict(ckpt["scheduler"])
         self.progress = {k: ckpt[k] for k in self.progress}
+        state.restore_gpugrad_rng(ckpt["gpugrad_rng"])
 
     def save(self):
         save(state.checkpoint(self.settings, self.model, self.opt, self.sched, self.progress), self.ckpt_path)
@@ -107,7 +108,7 @@ class Run:
 
     def _epoch(self, epoch, epochs):
         p = self.progress
-        state.restore_rng(p["rng"], self.train_loader)  # replays a partly done epoch's data exactly
+        self.train_loader.load_state_dict(p["data_rng"])  # replays a partly done epoch's data exactly
         start, skip = time.perf_counter(), p["step"]
         self.model.train()
         bar = tqdm(self.train_loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
@@ -133,7 +134,7 @@ class Run:
         row = {"epoch": epoch, "train_loss": p["loss_sum"] / max(p["seen"], 1), "test_loss": test_loss,
                "test_accuracy": acc, "seconds": round(time.perf_counter() - start, 3)}
         p.update(epoch=epoch, step=0, loss_sum=0.0, seen=0, metrics=p["metrics"] + [row],
-                 rng=state.rng_snapshot(self.train_loader))
+                 data_rng=self.train_loader.state_dict())
         self.save()
         report.write_metrics(self.settings["out"], self.settings, p["metrics"])
         print(f"epoch {epoch:>3}/{epochs}  train loss {row['train_loss']:.4f}  test loss {test_loss:.4f}  "

@@ -44,13 +44,14 @@ def load_split(settings):
 
 
 def loaders(settings, split, device):
-    """Training batches shuffled by the seed with ±2-pixel shifts; test batches in order."""
+    """Training batches shuffled and randomly shifted by one seeded generator; test batches in order."""
+    rng = np.random.default_rng(settings["seed"])
     normalize = transforms.Normalize(*MEAN_STD[settings["data"]])
-    augment = [transforms.RandomShift(settings["shift"])] if settings["shift"] else []
+    augment = [transforms.RandomShift(settings["shift"], generator=rng)] if settings["shift"] else []
     train = data.TensorDataset(tensor(split.x_train), tensor(split.y_train),
                                transform=transforms.Compose(augment + [normalize]))
     test = data.TensorDataset(tensor(split.x_test), tensor(split.y_test), transform=normalize)
-    return (data.DataLoader(train, settings["batch_size"], shuffle=True, seed=settings["seed"], device=device),
+    return (data.DataLoader(train, settings["batch_size"], shuffle=True, generator=rng, device=device),
             data.DataLoader(test, 500, device=device))
 
 
