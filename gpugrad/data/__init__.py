@@ -1,0 +1,9 @@
+"""gpugrad.data: datasets, batching and augmentation for training."""
+from . import transforms
+from .datasets import Split, digits, mnist, mnist_5k
+from .dataset import Dataset, TensorDataset
+from .idx import IDXError, read_idx
+from .loader import DataLoader, default_collate
+
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "transforms", "read_idx",
+           "IDXError", "mnist", "mnist_5k", "digits", "Split"]

@@ -1,0 +1,158 @@
+"""The training loop behind `gpugrad train`: epochs of shuffled, augmented batches, an
+evaluation and a checkpoint after each, and Ctrl-C turned into a checkpoint and a clean exit."""
+import os
+import signal
+import threading
+import time
+
+from tqdm import tqdm
+
+from .. import no_grad
+from ..nn import functional as F
+from ..random import manual_seed
+from ..serialization import load, save
+from . import parts, report, state
+
+
+def evaluate(model, loader):
+    """Mean cross-entropy, accuracy and predictions over the loader."""
+    model.eval()
+    loss_sum, correct, preds = 0.0, 0, []
+    with no_grad():
+        for x, y in loader:
+            logits = model(x)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+            pred = logits.argmax(1)
+            correct += int((pred == y).sum().item())
+            preds.extend(pred.tolist())
+    n = len(loader.dataset)
+    return loss_sum / n, correct / n, preds
+
+
+class _Stop(Exception):
+    """Raised between batches after a Ctrl-C, when the run's state is consistent."""
+
+
+class CtrlC:
+    """While active, a first Ctrl-C only sets `requested` (the loop stops after the current batch,
+    so model, optimizer and batch-norm statistics agree); a second one interrupts at once."""
+
+    def __enter__(self):
+        self.requested, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+class Run:
+    """One training run (fresh or resumed) writing into settings["out"]."""
+
+    def __init__(self, settings, resume=None):
+        self.settings = settings
+        self.device = parts.resolve_device(settings["device"])
+        split = parts.load_split(settings)
+        self.train_loader, self.test_loader = parts.loaders(settings, split, self.device)
+        manual_seed(settings["seed"])
+        self.model, self.opt, self.sched = parts.training_objects(
+            settings, split.x_train.shape[1:], len(self.train_loader), self.device)
+        self.progress = {"epoch": 0, "step": 0, "loss_sum": 0.0, "seen": 0, "metrics": [],
+                         "data_rng": self.train_loader.state_dict()}
+        if resume is not None:
+            self._resume(resume)
+        os.makedirs(settings["out"], exist_ok=True)
+        self.ckpt_path = os.path.join(settings["out"], "checkpoint.npz")
+
+    def _resume(self, path):
+        ckpt = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.sched.load_state_dict(ckpt["scheduler"])
+        self.progress = {k: ckpt[k] for k in self.progress}
+        state.restore_gpugrad_rng(ckpt["gpugrad_rng"])
+
+    def save(self):
+        save(state.checkpoint(self.settings, self.model, self.opt, self.sched, self.progress), self.ckpt_path)
+
+    def fit(self):
+        """Train the remaining epochs; returns 0, or 130 after a Ctrl-C (checkpoint saved)."""
+        epochs = self.settings["epochs"]
+        try:
+            with CtrlC() as self.ctrl_c:
+                while self.progress["epoch"] < epochs:
+                    self._epoch(self.progress["epoch"] + 1, epochs)
+        except _Stop:
+            p = self.progress
+            self.save()
+            print(f"\ninterrupted in epoch {p['epoch'] + 1} after {p['step']}/{len(self.train_loader)} "
+                  f"batches; saved {self.ckpt_path} (continue with --resume {self.ckpt_path})", flush=True)
+            self._write_outputs()
+            return 130
+        except KeyboardInterrupt:
+            print(f"\naborted; {self.ckpt_path} holds the last completed epoch", flush=True)
+            return 130
+        self._write_outputs()
+        rows = self.progress["metrics"]
+        print(f"{len(rows)} epochs in {sum(r['seconds'] for r in rows):.1f} s, final test accuracy "
+              f"{100 * rows[-1]['test_accuracy']:.2f}%; wrote checkpoint.npz, metrics.json and "
+              f"metrics.png in {self.settings['out']}")
+        return 0
+
+    def _epoch(self, epoch, epochs):
+        p = self.progress
+        self.train_loader.load_state_dict(p["data_rng"])  # replays a partly done epoch's data exactly
+        start, skip = time.perf_counter(), p["step"]
+        self.model.train()
+        bar = tqdm(self.train_loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+                   dynamic_ncols=True, disable=None)
+        for i, (x, y) in enumerate(bar):
+            if i < skip:
+                continue
+            if self.ctrl_c.requested:
+                raise _Stop
+            loss = F.cross_entropy(self.model(x), y)
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            self.sched.step()
+            value = loss.item()
+            p["loss_sum"] += value * len(y)
+            p["seen"] += len(y)
+            p["step"] = i + 1
+            rate = bar.format_dict["rate"]  # batches per second
+            bar.set_postfix(loss=f"{value:.4f}", img_s=f"{(rate or 0) * len(y):.0f}", refresh=False)
+        bar.close()
+        test_loss, acc, _ = evaluate(self.model, self.test_loader)
+        row = {"epoch": epoch, "train_loss": p["loss_sum"] / max(p["seen"], 1), "test_loss": test_loss,
+               "test_accuracy": acc, "seconds": round(time.perf_counter() - start, 3)}
+        p.update(epoch=epoch, step=0, loss_sum=0.0, seen=0, metrics=p["metrics"] + [row],
+                 data_rng=self.train_loader.state_dict())
+        self.save()
+        report.write_metrics(self.settings["out"], self.settings, p["metrics"])
+        print(f"epoch {epoch:>3}/{epochs}  train loss {row['train_loss']:.4f}  test loss {test_loss:.4f}  "
+              f"test acc {100 * acc:6.2f}%  lr {self.sched.get_last_lr()[0]:.2e}  {row['seconds']:.1f} s",
+              flush=True)
+
+    def _write_outputs(self):
+        if self.progress["metrics"]:
+            report.write_metrics(self.settings["out"], self.settings, self.progress["metrics"])
+            report.plot(self.settings["out"], self.progress["metrics"])
+
+
+def load_checkpoint(path, map_location=None):
+    """A training checkpoint, or a one-line SetupError."""
+    try:
+        ckpt = load(path, map_location)
+    except (OSError, ValueError) as e:
+        raise parts.SetupError(str(e)) from None
+    if not isinstance(ckpt, dict) or "settings" not in ckpt or "model" not in ckpt:
+        raise parts.SetupError(f"{path} is a gpugrad checkpoint but not one written by `gpugrad train`")
+    return ckpt
