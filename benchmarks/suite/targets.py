@@ -48,7 +48,8 @@ def cuda_target():
                           "benchmark device; unset it, or run --device cpu")
     dev = Device(sim=False)
     if dev.xp is None:
-        raise Unavailable(f"--device cuda needs a real GPU through CuPy: {dev.xp_error}")
+        raise Unavailable(f"--device cuda needs a real GPU through CuPy: {dev.xp_error} "
+                          "(in Docker: docker run --gpus all)")
     try:
         from gpugrad.backends import get_backend
         from gpugrad.device import device
