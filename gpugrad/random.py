@@ -18,13 +18,13 @@ def _generator(device):
 def rand(*size, dtype=None, device="cpu", requires_grad=False):
     """Uniform on [0, 1)."""
     rng = _generator(device)
-    return _new(lambda xp, s, dt: rng.random(s, dtype=dt), size, dtype, device, requires_grad)
+    return _new(lambda xp, s, dt: xp.asarray(rng.random(s, dtype=dt)), size, dtype, device, requires_grad)
 
 
 def randn(*size, dtype=None, device="cpu", requires_grad=False):
     """Standard normal."""
     rng = _generator(device)
-    return _new(lambda xp, s, dt: rng.standard_normal(s, dtype=dt), size, dtype, device, requires_grad)
+    return _new(lambda xp, s, dt: xp.asarray(rng.standard_normal(s, dtype=dt)), size, dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, device="cpu"):
@@ -32,13 +32,13 @@ def randint(low, high=None, size=(), dtype=None, device="cpu"):
     if high is None:
         low, high = 0, low
     rng = _generator(device)
-    return _new(lambda xp, s, dt: rng.integers(low, high, s).astype(dt), (size,),
+    return _new(lambda xp, s, dt: xp.asarray(rng.integers(low, high, s), dtype=dt), (size,),
                 dtype or dtypes.int64, device, False)
 
 
 def randperm(n, device="cpu"):
     rng = _generator(device)
-    return _new(lambda xp, s, dt: rng.permutation(n).astype(dt), (), dtypes.int64, device, False)
+    return _new(lambda xp, s, dt: xp.asarray(rng.permutation(n), dtype=dt), (), dtypes.int64, device, False)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False):

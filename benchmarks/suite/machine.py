@@ -28,7 +28,7 @@ def describe(targets, repo):
     from gpugrad.backends.cpu._numba import numba
     env["cpu_model"] = cpu_model()
     env["threads"] = {"numba": numba.get_num_threads()}
-    torch = targets["cpu"].dev.torch
+    torch = next(iter(targets.values())).dev.torch
     if torch is not None:
         env["threads"]["torch"] = torch.get_num_threads()
     env["loadavg_at_start"] = list(os.getloadavg())

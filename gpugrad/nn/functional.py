@@ -133,4 +133,4 @@ def dropout(input, p=0.5, training=True):
         return input * 0
     keep = input.backend.rng.random(input.shape) >= p
     mask = input.backend.xp.asarray(keep, dtype=input.dtype) / (1 - p)
-    return input * mask.astype(input.dtype)
+    return input * mask.astype(input.dtype, copy=False)

@@ -85,11 +85,11 @@ def clamp_(t, min=None, max=None):
 
 def uniform_(t, a=0.0, b=1.0):
     """Fill with U(a, b) from the device's generator (used by nn.init)."""
-    return _apply(t, "uniform_", lambda arr, _: _icopy(arr, t.backend.rng.uniform(a, b, t.shape)))
+    return _apply(t, "uniform_", lambda arr, _: _icopy(arr, t.backend.xp.asarray(t.backend.rng.uniform(a, b, t.shape))))
 
 
 def normal_(t, mean=0.0, std=1.0):
-    return _apply(t, "normal_", lambda arr, _: _icopy(arr, t.backend.rng.normal(mean, std, t.shape)))
+    return _apply(t, "normal_", lambda arr, _: _icopy(arr, t.backend.xp.asarray(t.backend.rng.normal(mean, std, t.shape))))
 
 
 def setitem(t, index, value):

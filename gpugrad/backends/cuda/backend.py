@@ -45,11 +45,15 @@ class SimulatedCudaBackend(Backend):
 
 
 class CupyBackend(Backend):
-    """cuda tensors backed by CuPy arrays on the current GPU."""
+    """cuda tensors backed by CuPy arrays on the current GPU.
+
+    Random numbers come from the same NumPy generator as on the CPU and are copied over, so a
+    seed gives the same initialisation and dropout masks on every device, and the generator's
+    state can be checkpointed.
+    """
 
     def __init__(self, cupy):
         super().__init__("cuda", cupy, lambda: self._cupy_kernels(cupy))
-        self.rng = cupy.random.default_rng()
 
     @staticmethod
     def _cupy_kernels(cupy):
@@ -58,9 +62,6 @@ class CupyBackend(Backend):
 
     def to_host(self, arr):
         return self.xp.asnumpy(arr)
-
-    def manual_seed(self, seed):
-        self.rng = self.xp.random.default_rng(seed)
 
     def scatter_add(self, target, index, values):
         import cupyx
