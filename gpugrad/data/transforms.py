@@ -3,8 +3,6 @@
 Random transforms draw from the NumPy generator they are given (the training command shares
 its DataLoader's, so one state covers all data randomness), else from gpugrad's CPU generator.
 """
-import numpy as np
-
 from ..backends import CPU
 from ..tensor import Tensor
 
@@ -69,47 +67,3 @@ class RandomShift:
     def __repr__(self):
         return f"RandomShift({self.max_shift})"
 
-
-class RandomAffine:
-    """Rotate each image by up to ±`degrees`, scale it by up to 1±`scale` and move it by up to
-    ±`translate` whole pixels, about its centre, sampling bilinearly; outside reads as `fill`."""
-
-    def __init__(self, degrees=10.0, translate=2, scale=0.1, fill=0.0, generator=None):
-        self.degrees, self.translate, self.scale, self.fill = degrees, int(translate), scale, fill
-        self.generator = generator
-
-    def __call__(self, x):
-        single = x.ndim == 3
-        arr = x._data[None] if single else x._data
-        xp = x.backend.xp
-        n, c, h, w = arr.shape
-        sy, sx = (xp.asarray(a, dtype=arr.dtype) for a in self._sources(n, h, w))
-        padded = xp.pad(arr, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=self.fill)
-        y0, x0 = xp.floor(sy), xp.floor(sx)
-        wy, wx = (sy - y0)[:, None], (sx - x0)[:, None]
-        batch = xp.arange(n)[:, None, None]
-
-        def at(yi, xi):  # (n, c, h, w) values at source pixels, `fill` outside the image
-            yi = xp.clip(yi, -1, h).astype(xp.int64) + 1
-            xi = xp.clip(xi, -1, w).astype(xp.int64) + 1
-            return xp.moveaxis(padded[batch, :, yi, xi], -1, 1)
-        top = at(y0, x0) * (1 - wx) + at(y0, x0 + 1) * wx
-        bottom = at(y0 + 1, x0) * (1 - wx) + at(y0 + 1, x0 + 1) * wx
-        out = top * (1 - wy) + bottom * wy
-        return Tensor._make(out[0] if single else out, x.device)
-
-    def _sources(self, n, h, w):
-        """For each output pixel, the (row, col) it reads: the inverse transform of its position."""
-        rng = _rng(self.generator)
-        angle = np.deg2rad(rng.uniform(-self.degrees, self.degrees, n))
-        zoom = rng.uniform(1 - self.scale, 1 + self.scale, n)
-        shift = rng.integers(-self.translate, self.translate + 1, (n, 2))
-        cy, cx = (h - 1) / 2, (w - 1) / 2
-        rows, cols = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
-        dy = rows[None] - shift[:, 0, None, None]
-        dx = cols[None] - shift[:, 1, None, None]
-        cos, sin = (np.cos(angle) / zoom)[:, None, None], (np.sin(angle) / zoom)[:, None, None]
-        return cos * dy + sin * dx + cy, -sin * dy + cos * dx + cx
-
-    def __repr__(self):
-        return f"RandomAffine(degrees={self.degrees}, translate={self.translate}, scale={self.scale})"

@@ -7,7 +7,7 @@ from ..data import transforms
 
 MEAN_STD = {"mnist-5k": (0.1307, 0.3081), "mnist": (0.1307, 0.3081), "digits": (0.3, 0.38)}
 OPTIMIZERS = {"adamw": optim.AdamW, "adam": optim.Adam, "sgd": optim.SGD}
-DEFAULT_LR = {"adamw": 0.01, "adam": 0.01, "sgd": 0.1}
+DEFAULT_LR = {"adamw": 0.02, "adam": 0.02, "sgd": 0.1}
 
 
 class SetupError(Exception):
