@@ -29,7 +29,8 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_arrays
-        return g * ctx.xp.where(x > 0, 1.0, ctx.slope).astype(g.dtype)
+        positive = (x > 0).astype(g.dtype)  # arrays, not where(.., 1.0, slope): CuPy made that float32
+        return g * (positive + (1 - positive) * ctx.slope)
 
 
 class Clamp(Function):
