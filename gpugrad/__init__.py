@@ -2,7 +2,7 @@
 hand-written CUDA kernels on the GPU."""
 from . import tensor_methods  # noqa: F401  (binds ops as Tensor methods)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
+from .creation import (arange, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like, linspace, ones,
                        ones_like, tensor, zeros, zeros_like)
 from .device import device
 from .dtypes import bool_ as bool, float32, float64, int64  # noqa: A001

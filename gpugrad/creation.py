@@ -53,6 +53,23 @@ def from_numpy(arr):
     return Tensor._make(np.asarray(arr, dtype=dt), as_device("cpu"))
 
 
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2
+
+
+def from_dlpack(obj):
+    """A tensor sharing memory with any DLPack exporter (PyTorch, NumPy, CuPy, JAX tensors)."""
+    kind, index = obj.__dlpack_device__()
+    if kind == _DLPACK_CPU:
+        arr, dev = np.from_dlpack(obj), as_device("cpu")
+    elif kind == _DLPACK_CUDA:
+        import cupy
+        arr, dev = cupy.from_dlpack(obj), as_device(f"cuda:{index}")
+    else:
+        raise TypeError(f"from_dlpack: unsupported DLPack device type {kind}; gpugrad has cpu and cuda")
+    get_backend(dev)  # a clear error where cuda is unusable
+    return Tensor._make(arr.astype(dtypes.canonical(arr.dtype), copy=False), dev)
+
+
 def zeros(*size, dtype=None, device="cpu", requires_grad=False):
     return _new(lambda xp, s, dt: xp.zeros(s, dt), size, dtype, device, requires_grad)
 

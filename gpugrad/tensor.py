@@ -133,6 +133,15 @@ class Tensor:
             raise RuntimeError("can't call numpy() on a tensor that requires grad; use .detach().numpy()")
         return self.backend.to_host(self._data)
 
+    def __dlpack__(self, **kwargs):
+        """Export without a copy (DLPack), for torch.from_dlpack, np.from_dlpack, cupy, JAX."""
+        if self.requires_grad:
+            raise RuntimeError("can't export a tensor that requires grad through DLPack; use .detach()")
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
     def __array__(self, dtype=None, copy=None):
         arr = self.backend.to_host(self._data)
         return arr if dtype is None else arr.astype(dtype)
