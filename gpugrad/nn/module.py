@@ -7,7 +7,7 @@ from ..autograd import no_grad
 from ..backends import get_backend
 from ..ops.convert import _parse
 from ..tensor import Tensor
-from .parameter import Parameter
+from .parameter import Parameter, zero_grads
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -174,13 +174,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad._data[...] = 0
-                    p.grad._version.value += 1
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         """Call fn on every descendant, then on self (e.g. a custom initialisation)."""

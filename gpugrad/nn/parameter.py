@@ -16,3 +16,14 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def zero_grads(params, set_to_none=True):
+    """Drop (or zero in place) each parameter's .grad: Module.zero_grad and Optimizer.zero_grad."""
+    for p in params:
+        if p.grad is not None:
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad._data[...] = 0
+                p.grad._version.value += 1

@@ -3,6 +3,7 @@ in PyTorch's layout ({"state": {index: {...}}, "param_groups": [{..., "params": 
 whose leaves are tensors and plain numbers, so a checkpoint needs no pickle."""
 import numpy as np
 
+from ..nn.parameter import zero_grads
 from ..tensor import Tensor
 
 
@@ -39,14 +40,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        p.grad._data[...] = 0
-                        p.grad._version.value += 1
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self):
         raise NotImplementedError
