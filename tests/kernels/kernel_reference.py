@@ -4,14 +4,14 @@ import math
 
 import numpy as np
 
-from gpugrad.backends.cuda.kernels import conv_out_size, pool_out_size
+from gpugrad.backends.conv_params import conv_output_size, pool_output_size
 
 
 def _patches(x, kh, kw, stride, padding, dilation):
     """Yield (kh_i, kw_i, patch) with patch[n, c, oh, ow] = padded x at that tap."""
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     n, c, h, w = x.shape
-    oh, ow = conv_out_size(h, kh, sh, ph, dh), conv_out_size(w, kw, sw, pw, dw)
+    oh, ow = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     for i in range(kh):
         for j in range(kw):
@@ -89,7 +89,7 @@ def gelu_grad(x, approximate):
 def maxpool2d(x, kernel, stride, padding, dilation, ceil_mode):
     """Window max and flat argmax (first maximum in scan order), padding excluded."""
     n, c, h, w = x.shape
-    oh, ow = (pool_out_size(s, k, st, p, d, ceil_mode)
+    oh, ow = (pool_output_size(s, k, st, p, d, ceil_mode)
               for s, k, st, p, d in zip((h, w), kernel, stride, padding, dilation))
     y, arg = np.zeros((n, c, oh, ow)), np.zeros((n, c, oh, ow), np.int64)
     for a in range(n):

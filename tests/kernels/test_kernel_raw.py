@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kernel_reference as ref
-from gpugrad.backends.cuda.kernels import conv_out_size
+from gpugrad.backends.conv_params import conv_output_size
 from kernel_helpers import poisoned, tol
 
 i32, i64 = np.int32, np.int64
@@ -57,7 +57,7 @@ def col2im_reference(cols, x_shape, kh, kw, **geo):
     weight is the identity on the C*kh*kw column rows (so W^T @ gy is cols itself)."""
     n, c = x_shape[:2]
     rows = c * kh * kw
-    oh, ow = (conv_out_size(s, k, st, p, d) for s, k, st, p, d in
+    oh, ow = (conv_output_size(s, k, st, p, d) for s, k, st, p, d in
               zip(x_shape[2:], (kh, kw), geo["stride"], geo["padding"], geo["dilation"]))
     eye = np.eye(rows).reshape(rows, c, kh, kw)
     return ref.conv_dgrad(cols.reshape(n, rows, oh, ow), eye, x_shape, groups=1, **geo)
@@ -73,7 +73,7 @@ def test_im2col_rows_and_col2im(emu_module, order, rng, grid, block, dtype, ctyp
     geo = geo[:2] + [i32(v) for v in (3, 2, 1, 0)] + geo[6:]
     n, c, h, w = x.shape
     kh, kwid = wt.shape[2:]
-    oh, ow = (conv_out_size(s, k, st, p, d) for s, k, st, p, d in
+    oh, ow = (conv_output_size(s, k, st, p, d) for s, k, st, p, d in
               zip((h, w), (kh, kwid), kw["stride"], kw["padding"], kw["dilation"]))
     rows, length = c * kh * kwid, oh * ow
 

@@ -8,6 +8,7 @@ kernel parameter (the emulator raises where CuPy would silently pass the wrong w
 
 import numpy as np
 
+from gpugrad.backends.conv_params import conv_output_size, pool_output_size
 from gpugrad.kernel_specs import kernel_dir, name_expressions, nvrtc_options
 
 BLOCK = 256         # threads per block for elementwise and gather kernels
@@ -16,20 +17,6 @@ _CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _APPROXIMATE = {"none": 0, "tanh": 1}
 
 i32, i64 = np.int32, np.int64
-
-
-def conv_out_size(size, k, s, p, d):
-    """PyTorch's output length of a convolution along one axis."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-def pool_out_size(size, k, s, p, d, ceil_mode):
-    """PyTorch's pooling output length: in ceil mode the last window must start inside the
-    input or the left padding."""
-    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1
-    return out
 
 
 def _grid(total, block=BLOCK):
@@ -78,7 +65,7 @@ class KernelSet:
     def im2col(self, x, kh, kw, stride, padding, dilation):
         x = self._c(x)
         n, c, h, w = x.shape
-        oh, ow = (conv_out_size(s, k, st, p, d)
+        oh, ow = (conv_output_size(s, k, st, p, d)
                   for s, k, st, p, d in zip((h, w), (kh, kw), stride, padding, dilation))
         cols = self.xp.empty((n, c * kh * kw, oh * ow), x.dtype)
         if cols.size:
@@ -145,7 +132,7 @@ class KernelSet:
         w = self._c(w, x.dtype)
         n, c = x.shape[:2]
         f, cg, kh, kw = w.shape
-        oh, ow = (conv_out_size(s, k, st, p, d)
+        oh, ow = (conv_output_size(s, k, st, p, d)
                   for s, k, st, p, d in zip(x.shape[2:], (kh, kw), stride, padding, dilation))
         k, fg, length = cg * kh * kw, f // groups, oh * ow
         wg = w.reshape(groups, fg, k)
@@ -247,7 +234,7 @@ class KernelSet:
     def maxpool2d_fwd(self, x, kernel, stride, padding, dilation, ceil_mode):
         x = self._c(x)
         n, c, h, w = x.shape
-        oh, ow = (pool_out_size(s, k, st, p, d, ceil_mode)
+        oh, ow = (pool_output_size(s, k, st, p, d, ceil_mode)
                   for s, k, st, p, d in zip((h, w), kernel, stride, padding, dilation))
         y = self.xp.empty((n, c, oh, ow), x.dtype)
         argmax = self.xp.empty((n, c, oh, ow), np.int64)
