@@ -7,6 +7,7 @@ from .. import dtypes
 from ..autograd import Function
 from ..autograd.fit import BroadcastTo
 from ._args import keep_shape, norm_dim, norm_dims, to_float
+from .unary import Sqrt
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -195,14 +196,8 @@ def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
     return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
 
 
-class Sqrt0(Function):
+class Sqrt0(Sqrt):
     """sqrt whose gradient at 0 is 0 rather than inf (PyTorch's std convention)."""
-
-    @staticmethod
-    def forward(ctx, v):
-        out = ctx.xp.sqrt(v)
-        ctx.save_for_backward(out)
-        return out
 
     @staticmethod
     def backward(ctx, g):
