@@ -79,35 +79,29 @@ def _gpugrad_step(target, model, params, stats, batches):
     import gpugrad
     import gpugrad.nn.functional as F
     dev = target.name
-    p = {k: gpugrad.tensor(v, device=dev, requires_grad=True) for k, v in params.items()}
-    s = {k: gpugrad.tensor(v, device=dev) for k, v in stats.items()}
-    data = [(gpugrad.tensor(x, device=dev), gpugrad.tensor(y, device=dev)) for x, y in batches]
-
-    def step(x, y):
-        for t in p.values():
-            t.grad = None
-        loss = F.cross_entropy(forward(F, model, p, s, x), y)
-        loss.backward()
-        with gpugrad.no_grad():
-            for t in p.values():
-                t.sub_(t.grad, alpha=LR)
-        return loss
-    return rotate([lambda x=x, y=y: step(x, y) for x, y in data])
+    return _sgd_steps(F, gpugrad.no_grad, lambda v, grad=False: gpugrad.tensor(v, device=dev, requires_grad=grad),
+                      model, params, stats, batches)
 
 
 def _torch_step(target, model, params, stats, batches):
     torch = target.dev.torch
-    F = torch.nn.functional
-    p = {k: target.torch_tensor(v).requires_grad_(True) for k, v in params.items()}
-    s = {k: target.torch_tensor(v) for k, v in stats.items()}
-    data = [(target.torch_tensor(x), target.torch_tensor(y)) for x, y in batches]
+    return _sgd_steps(torch.nn.functional, torch.no_grad,
+                      lambda v, grad=False: target.torch_tensor(v).requires_grad_(grad),
+                      model, params, stats, batches)
+
+
+def _sgd_steps(F, no_grad, tensor, model, params, stats, batches):
+    """One plain-SGD step per batch, written once for gpugrad and PyTorch (same API)."""
+    p = {k: tensor(v, grad=True) for k, v in params.items()}
+    s = {k: tensor(v) for k, v in stats.items()}
+    data = [(tensor(x), tensor(y)) for x, y in batches]
 
     def step(x, y):
         for t in p.values():
             t.grad = None
         loss = F.cross_entropy(forward(F, model, p, s, x), y)
         loss.backward()
-        with torch.no_grad():
+        with no_grad():
             for t in p.values():
                 t.sub_(t.grad, alpha=LR)
         return loss
