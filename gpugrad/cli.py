@@ -82,10 +82,10 @@ def _settings(args):
 
 def _calm_thread_pools():
     """On a few cores, idle OpenMP (Numba's kernels) and OpenBLAS threads spin and take the cores
-    the other pool needs: a CNN step ran 2x slower on 2 cores. Idle OpenMP threads sleep instead
-    (read when Numba starts its pool, after this) and BLAS keeps one thread: its GEMMs are small."""
+    the other pool needs: a CNN step ran 2x slower on 2 cores. Idle OpenMP threads already sleep
+    (backends/cpu/_numba.py sets that before Numba starts); here BLAS keeps one thread, as the
+    training GEMMs are small."""
     from threadpoolctl import threadpool_limits
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     return threadpool_limits(1, user_api="blas")
 
 
