@@ -41,3 +41,12 @@ class device:
 
 def as_device(spec):
     return spec if isinstance(spec, device) else device(spec)
+
+
+def cuda_device(spec=None):
+    """The cuda device that `.cuda(spec)` and torch.cuda-style functions mean: None is cuda:0,
+    an int N is cuda:N; anything else must name a cuda device."""
+    dev = device("cuda", spec or 0) if spec is None or isinstance(spec, int) else as_device(spec)
+    if dev.type != "cuda":
+        raise ValueError(f"expected a cuda device, got {dev}")
+    return dev

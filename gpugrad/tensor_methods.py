@@ -1,4 +1,5 @@
 """Binds the ops as Tensor methods and operators (kept apart so tensor.py need not import ops)."""
+from .device import cuda_device
 from .ops import activation, convert, elementwise as ew, index, inplace, join, matmul, reduce, shape, unary
 from .tensor import Tensor
 
@@ -54,7 +55,7 @@ METHODS = {
     "view_as": lambda self, other: shape.reshape(self, other.shape),
     # dtypes and devices
     "to": convert.to, "cpu": lambda self: convert.to(self, "cpu"),
-    "cuda": lambda self, device="cuda": convert.to(self, device),
+    "cuda": lambda self, device=None: convert.to(self, cuda_device(device)),
     "float": lambda self: convert.to(self, "float32"), "double": lambda self: convert.to(self, "float64"),
     "long": lambda self: convert.to(self, "int64"), "bool": lambda self: convert.to(self, "bool"),
     "type_as": lambda self, other: convert.to(self, other.dtype),

@@ -1,8 +1,9 @@
 """Shared test setup: a hypothesis profile sized for CI, the device list, random inputs.
 
 Device-parametrised tests run on "cpu" and on "cuda": a real GPU when CuPy sees one, else the
-simulated device (GPUGRAD_CUDA_SIM=1: NumPy arrays, every RawKernel run by the emulator), so
-the CUDA code paths are exercised on every CI run.
+simulated device (GPUGRAD_CUDA_SIM=2: two NumPy-backed devices, cuda:0 and cuda:1, every
+RawKernel run by the emulator), so the CUDA code paths, multi-GPU ones included, are exercised
+on every CI run.
 """
 import os
 
@@ -25,7 +26,7 @@ def _real_gpu():
 
 
 if "GPUGRAD_CUDA_SIM" not in os.environ and not _real_gpu():
-    os.environ["GPUGRAD_CUDA_SIM"] = "1"
+    os.environ["GPUGRAD_CUDA_SIM"] = "2"
 
 DEVICES = ["cpu", "cuda"]
 

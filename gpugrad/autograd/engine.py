@@ -62,6 +62,7 @@ def _visit(node, g, retain_graph, create_graph, captured, capture_nodes, buffers
         captured[key] = g if key not in captured else captured[key] + g
     if node.released:
         node.saved_tensors  # raises the "backward through the graph a second time" error
+    node.backend.activate()  # arrays the backward allocates go to the node's device
     out = node.fn.backward(node, g)
     out = out if isinstance(out, tuple) else (out,)
     if len(out) != len(node.next_edges):

@@ -4,11 +4,13 @@ The engine and the ops never import NumPy-only or CuPy-only code: they ask a ten
 backend for `xp` (Chainer's get_array_module idea) and for `kernels`, the narrow set of
 hand-written kernels (conv, gelu, pooling, softmax-cross-entropy) each device implements
 with the same signatures. Differences between devices (host copies, scatter-add, random
-generators) stay inside the Backend classes.
+generators, which GPU is current) stay inside the Backend classes.
 """
 import importlib
 
 import numpy as np
+
+from . import cuda  # light (no CuPy): makes gpugrad.backends.cuda.allow_tf32 reachable
 
 
 class Backend:
@@ -42,21 +44,29 @@ class Backend:
     def synchronize(self):
         """Wait for queued device work (nothing to wait for on the CPU)."""
 
+    def activate(self):
+        """Make this backend's device the one new arrays and launches go to (one device here)."""
+
+    def set_tf32(self, allow):
+        """Let float32 GEMMs use TensorFloat-32 (gpugrad.backends.cuda.allow_tf32); CPUs have none."""
+
 
 CPU = Backend("cpu", np, lambda: importlib.import_module("gpugrad.backends.cpu.kernels"))
-BACKENDS = {"cpu": CPU}
+BACKENDS = {"cpu": CPU}  # by device name: "cpu", "cuda:0", "cuda:1", ...
 
 
 def get_backend(dev):
-    """The backend serving device `dev` (the CUDA one is set up on first use)."""
+    """The backend serving device `dev`, made its current device (on a GPU, CuPy's current
+    device), so that whatever the caller allocates or launches next lands beside the tensor."""
     if dev.type == "cpu":
         return CPU
-    if "cuda" not in BACKENDS:
+    name = f"cuda:{dev.index}"
+    backend = BACKENDS.get(name)
+    if backend is None:
         from .cuda.backend import make_cuda_backend
-        BACKENDS["cuda"] = make_cuda_backend()
-    if dev.index != 0:
-        raise RuntimeError(f"device '{dev}': only cuda:0 is supported so far")
-    return BACKENDS["cuda"]
+        backend = BACKENDS[name] = make_cuda_backend(dev.index)
+    backend.activate()
+    return backend
 
 
 def get_array_module(*arrays):

@@ -5,6 +5,7 @@ from collections import OrderedDict, namedtuple
 
 from ..autograd import no_grad
 from ..backends import get_backend
+from ..device import cuda_device
 from ..ops.convert import _parse
 from ..tensor import Tensor
 from .parameter import Parameter, zero_grads
@@ -207,8 +208,8 @@ class Module:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self, device="cuda"):
-        return self.to(device)
+    def cuda(self, device=None):
+        return self.to(cuda_device(device))
 
     def float(self):
         return self.to("float32")

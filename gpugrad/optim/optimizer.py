@@ -46,9 +46,11 @@ class Optimizer:
         raise NotImplementedError
 
     def _params_with_grad(self, group):
-        """(param, grad array, state) for each parameter of `group` that has a gradient."""
+        """(param, grad array, state) for each parameter of `group` that has a gradient; the
+        parameter's device is made current, so the update's arrays are allocated on it."""
         for p in group["params"]:
             if p.grad is not None:
+                p.backend.activate()
                 yield p, p.grad._data, self.state.setdefault(p, {})
 
     # --- state dicts ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ saved as it is when the checkpoint is written, between two batches.
 import json
 
 from ..backends import BACKENDS
+from ..device import device
 
 
 def gpugrad_rng():
@@ -16,8 +17,11 @@ def gpugrad_rng():
 
 
 def restore_gpugrad_rng(states):
+    """Restore the generators of the devices in use; "cuda" is cuda:0 in older checkpoints."""
     for name, state in states.items():
-        BACKENDS[name].rng.bit_generator.state = json.loads(state)
+        backend = BACKENDS.get(str(device(name)))
+        if backend is not None:
+            backend.rng.bit_generator.state = json.loads(state)
 
 
 def checkpoint(settings, model, opt, sched, progress):

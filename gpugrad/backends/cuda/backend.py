@@ -1,5 +1,10 @@
 """The CUDA backend: CuPy arrays and our RawKernels, or, with GPUGRAD_CUDA_SIM=1, NumPy arrays
-with every RawKernel launch run by the kernel emulator (same launch code, grids and casts)."""
+with every RawKernel launch run by the kernel emulator (same launch code, grids and casts).
+
+There is one backend per GPU ("cuda:0", "cuda:1", ...); they share one KernelSet, since CuPy
+loads a compiled module on each device the first time it is launched there.
+"""
+import functools
 import os
 
 import numpy as np
@@ -14,10 +19,21 @@ def simulated():
     return os.environ.get("GPUGRAD_CUDA_SIM", "") not in ("", "0")
 
 
-def make_cuda_backend():
-    """The simulated or the real CUDA backend; a RuntimeError that says what to do if neither."""
+def simulated_count():
+    """GPUGRAD_CUDA_SIM=N simulates N devices (any other non-zero value, one)."""
+    value = os.environ.get("GPUGRAD_CUDA_SIM", "")
+    return int(value) if value.isdigit() else 1
+
+
+def make_cuda_backend(index=0):
+    """The simulated or the real backend of cuda:index; a RuntimeError that says what to do if
+    there is none."""
     if simulated():
-        return SimulatedCudaBackend()
+        count = simulated_count()
+        if index >= count:
+            raise RuntimeError(f"device 'cuda:{index}' is not available: GPUGRAD_CUDA_SIM={count} simulates "
+                               f"{count} device(s), cuda:0 to cuda:{count - 1}")
+        return SimulatedCudaBackend(index)
     try:
         import cupy
     except ImportError:
@@ -28,37 +44,54 @@ def make_cuda_backend():
         raise RuntimeError(f"device 'cuda' is not available: {e}; {INSTALL_HINT}") from None
     if count == 0:
         raise RuntimeError(f"device 'cuda' is not available: CuPy sees no GPU; {INSTALL_HINT}")
-    return CupyBackend(cupy)
+    if index >= count:
+        raise RuntimeError(f"device 'cuda:{index}' is not available: CuPy sees {count} GPU(s), "
+                           f"cuda:0 to cuda:{count - 1}")
+    return CupyBackend(cupy, index)
+
+
+@functools.cache
+def _kernel_set(simulate):
+    from .kernels import KernelSet
+    if simulate:
+        from gpugrad.emu import RawModule
+        return KernelSet(np, RawModule)
+    import cupy
+    return KernelSet(cupy, cupy.RawModule)
 
 
 class SimulatedCudaBackend(Backend):
     """cuda tensors backed by NumPy; kernels compiled with g++ and run by gpugrad.emu."""
 
-    def __init__(self):
-        super().__init__("cuda", np, self._emulated_kernels)
-
-    @staticmethod
-    def _emulated_kernels():
-        from gpugrad.emu import RawModule
-        from .kernels import KernelSet
-        return KernelSet(np, RawModule)
+    def __init__(self, index):
+        super().__init__(f"cuda:{index}", np, lambda: _kernel_set(True))
+        self.index = index
 
 
 class CupyBackend(Backend):
-    """cuda tensors backed by CuPy arrays on the current GPU.
+    """cuda:index tensors backed by CuPy arrays on that GPU.
 
     Random numbers come from the same NumPy generator as on the CPU and are copied over, so a
     seed gives the same initialisation and dropout masks on every device, and the generator's
     state can be checkpointed.
     """
 
-    def __init__(self, cupy):
-        super().__init__("cuda", cupy, lambda: self._cupy_kernels(cupy))
+    def __init__(self, cupy, index):
+        super().__init__(f"cuda:{index}", cupy, lambda: _kernel_set(False))
+        self.index = index
+        self.activate()
+        from . import allow_tf32
+        self.set_tf32(allow_tf32)
 
-    @staticmethod
-    def _cupy_kernels(cupy):
-        from .kernels import KernelSet
-        return KernelSet(cupy, cupy.RawModule)
+    def activate(self):
+        runtime = self.xp.cuda.runtime
+        if runtime.getDevice() != self.index:
+            runtime.setDevice(self.index)
+
+    def set_tf32(self, allow):
+        # CuPy's own switch, the one its CUPY_TF32 variable sets; it is process-wide.
+        from cupy._core import _routines_linalg as linalg
+        linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if allow else linalg.COMPUTE_TYPE_DEFAULT)
 
     def to_host(self, arr):
         return self.xp.asnumpy(arr)
@@ -68,7 +101,8 @@ class CupyBackend(Backend):
         cupyx.scatter_add(target, index, values)
 
     def synchronize(self):
-        self.xp.cuda.Device().synchronize()
+        self.xp.cuda.Device(self.index).synchronize()
 
     def memory_pool(self):
+        """CuPy's pool; its figures are those of the current device, which get_backend set."""
         return self.xp.get_default_memory_pool()
