@@ -110,3 +110,10 @@ def test_targets_are_judged_on_full_size_rows():
     assert evaluate_targets(data)["conv"]["result"] == "not evaluated"
     data["mode"]["sim"] = True
     assert evaluate_targets(data)["gelu"]["result"] == "not evaluated"
+
+
+def test_commit_can_be_given_for_a_copied_tree(monkeypatch):
+    from benchmarks.gpu_check.env import _git
+    head = _git(REPO)
+    monkeypatch.setenv("GPUGRAD_COMMIT", "0123abc")
+    assert _git(REPO) == "0123abc" and head != "0123abc"

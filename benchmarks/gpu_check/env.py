@@ -77,6 +77,9 @@ def _torch(dev):
 
 
 def _git(repo):
+    """$GPUGRAD_COMMIT if set (a copied tree's .git can be stale: pass the real commit), else HEAD."""
+    if os.environ.get("GPUGRAD_COMMIT"):
+        return os.environ["GPUGRAD_COMMIT"]
     out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
                          text=True, timeout=10)
     return out.stdout.strip() or None
