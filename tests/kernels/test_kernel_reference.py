@@ -1,9 +1,9 @@
-"""The NumPy references agree with PyTorch, so the kernel tests compare against the truth."""
+"""The library's NumPy references agree with PyTorch, so the kernel tests compare against the truth."""
 
 import numpy as np
 import pytest
 
-import kernel_reference as ref
+from gpugrad.backends.cpu import reference as ref
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -19,34 +19,54 @@ def test_conv_references_match_torch():
     ty = F.conv2d(tx, tw, groups=2, **geo)
     gy = rng.standard_normal(ty.shape)
     ty.backward(torch.tensor(gy))
-    np.testing.assert_allclose(ref.conv2d(x, w, groups=2, **geo), ty.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(ref.conv_wgrad(x, gy, 3, 2, groups=2, **geo), tw.grad.numpy(), atol=1e-12)
-    np.testing.assert_allclose(ref.conv_dgrad(gy, w, x.shape, groups=2, **geo), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ref.conv2d_ref(x, w, groups=2, **geo), ty.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ref.conv_wgrad_ref(x, gy, 3, 2, groups=2, **geo), tw.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ref.conv_dgrad_ref(gy, w, x.shape, groups=2, **geo), tx.grad.numpy(), atol=1e-12)
     cols = F.unfold(tx.detach(), (3, 2), **geo).numpy()
-    np.testing.assert_allclose(ref.im2col(x, 3, 2, **geo), cols, atol=0)
+    np.testing.assert_allclose(ref.im2col_ref(x, 3, 2, **geo), cols, atol=0)
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_references_match_torch(approximate):
     x = np.linspace(-6, 6, 101)
     tx = torch.tensor(x, requires_grad=True)
-    F.gelu(tx, approximate=approximate).sum().backward()
-    np.testing.assert_allclose(ref.gelu(x, approximate), F.gelu(tx, approximate=approximate).detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(ref.gelu_grad(x, approximate), tx.grad.numpy(), atol=1e-12)
+    gy = np.random.default_rng(4).standard_normal(x.shape)
+    F.gelu(tx, approximate=approximate).backward(torch.tensor(gy))
+    np.testing.assert_allclose(ref.gelu_fwd_ref(x, approximate), F.gelu(tx, approximate=approximate).detach().numpy(),
+                               atol=1e-12)
+    np.testing.assert_allclose(ref.gelu_bwd_ref(x, gy, approximate), tx.grad.numpy(), atol=1e-12)
 
 
 @pytest.mark.parametrize("geo", [((3, 2), (2, 2), (1, 0), (1, 1), False), ((2, 3), (3, 2), (1, 1), (2, 2), True),
                                  ((2, 2), (2, 2), (0, 0), (1, 1), True)])
 def test_maxpool_references_match_torch(geo):
-    x = np.random.default_rng(1).integers(-2, 3, (2, 2, 9, 8)).astype(np.float64)
+    rng = np.random.default_rng(1)
+    x = rng.integers(-2, 3, (2, 2, 9, 8)).astype(np.float64)  # ties in the first image, NaNs in the second
+    x[1][rng.random(x[1].shape) < 0.1] = np.nan
     tx = torch.tensor(x, requires_grad=True)
     ty, tidx = F.max_pool2d(tx, *geo[:4], ceil_mode=geo[4], return_indices=True)
-    y, arg = ref.maxpool2d(x, *geo)
+    y, arg = ref.maxpool2d_fwd_ref(x, *geo)
     np.testing.assert_array_equal(y, ty.detach().numpy())
     np.testing.assert_array_equal(arg, tidx.numpy())
-    gy = np.random.default_rng(2).standard_normal(y.shape)
+    gy = rng.standard_normal(y.shape)
     ty.backward(torch.tensor(gy))
-    np.testing.assert_allclose(ref.maxpool2d_bwd(gy, arg, x.shape), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ref.maxpool2d_bwd_ref(gy, arg, x.shape), tx.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel,padding,dilation,gx_plane", [((2, 2), (1, 1), (3, 3), [[0, 0], [0, 0]]),
+                                                             ((1, 2), (0, 1), (1, 3), [[0, 0], [1, 0]])])
+def test_maxpool_reference_window_with_no_input_element(kernel, padding, dilation, gx_plane):
+    """Dilation 3 from padding 1 steps over a 2-pixel axis: PyTorch gives -inf and the index of the
+    first tap at or past 0, past the plane or in the next row; the backward drops the former and,
+    like PyTorch, routes the latter there (PyTorch's own backward writes out of bounds, so not run)."""
+    x = np.random.default_rng(5).standard_normal((1, 2, 2, 2))
+    ty, tidx = F.max_pool2d(torch.tensor(x), kernel, 1, padding, dilation, return_indices=True)
+    y, arg = ref.maxpool2d_fwd_ref(x, kernel, (1, 1), padding, dilation, False)
+    assert (y == -np.inf).all()
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(arg, tidx.numpy())
+    gx = ref.maxpool2d_bwd_ref(np.ones(y.shape), arg, x.shape)
+    np.testing.assert_array_equal(gx, np.broadcast_to(gx_plane, x.shape))
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.2])
@@ -59,7 +79,8 @@ def test_softmax_xent_references_match_torch(eps):
     tloss = F.cross_entropy(tl, torch.tensor(target), ignore_index=-100, label_smoothing=eps, reduction="none")
     gloss = rng.standard_normal(6)
     tloss.backward(torch.tensor(gloss))
-    loss, lse = ref.softmax_xent(logits, target, -100, eps)
+    loss, lse = ref.softmax_xent_fwd_ref(logits, target, -100, eps)
     np.testing.assert_allclose(loss, tloss.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(lse, torch.logsumexp(tl, 1).detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(ref.softmax_xent_bwd(logits, target, gloss, -100, eps), tl.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ref.softmax_xent_bwd_ref(logits, target, lse, gloss, -100, eps), tl.grad.numpy(),
+                               atol=1e-12)

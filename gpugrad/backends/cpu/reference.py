@@ -101,7 +101,8 @@ def gelu_bwd_ref(x, gy, approximate):
 
 
 def maxpool2d_fwd_ref(x, kernel, stride, padding, dilation, ceil_mode):
-    """PyTorch semantics: padding never wins, first max in scan order, a NaN wins (the last one)."""
+    """PyTorch semantics: padding never wins, first max in scan order, a NaN wins (the last one);
+    a window with no input element gives -inf and the index of its first tap at or past 0."""
     x = np.asarray(x, np.float64)
     n, c, h, w = x.shape
     oh, ow = (pool_output_size(s, k, st, p, d, ceil_mode)
@@ -109,11 +110,11 @@ def maxpool2d_fwd_ref(x, kernel, stride, padding, dilation, ceil_mode):
     y, arg = np.empty((n, c, oh, ow)), np.empty((n, c, oh, ow), np.int64)
     for a in range(oh):
         for b in range(ow):
-            rows = [r for r in range(a * stride[0] - padding[0], a * stride[0] - padding[0] + kernel[0] * dilation[0],
-                                     dilation[0]) if 0 <= r < h]
-            cols = [q for q in range(b * stride[1] - padding[1], b * stride[1] - padding[1] + kernel[1] * dilation[1],
-                                     dilation[1]) if 0 <= q < w]
-            best, idx = np.full((n, c), -np.inf), np.full((n, c), rows[0] * w + cols[0])
+            h0, w0 = a * stride[0] - padding[0], b * stride[1] - padding[1]
+            rows = [r for r in range(h0, h0 + kernel[0] * dilation[0], dilation[0]) if 0 <= r < h]
+            cols = [q for q in range(w0, w0 + kernel[1] * dilation[1], dilation[1]) if 0 <= q < w]
+            first = max(h0, h0 % dilation[0]) * w + max(w0, w0 % dilation[1])
+            best, idx = np.full((n, c), -np.inf), np.full((n, c), first)
             for r in rows:
                 for q in cols:
                     v = x[:, :, r, q]
@@ -124,11 +125,13 @@ def maxpool2d_fwd_ref(x, kernel, stride, padding, dilation, ceil_mode):
 
 
 def maxpool2d_bwd_ref(gy, argmax, x_shape):
+    """Each gradient added at its argmax; one past the plane (a window with no input element) is dropped."""
     n, c, h, w = x_shape
     gx = np.zeros((n, c, h * w))
     for i in range(n):
         for j in range(c):
-            np.add.at(gx[i, j], argmax[i, j].ravel(), np.asarray(gy[i, j], np.float64).ravel())
+            at, g = argmax[i, j].ravel(), np.asarray(gy[i, j], np.float64).ravel()
+            np.add.at(gx[i, j], at[at < h * w], g[at < h * w])
     return gx.reshape(x_shape)
 
 
