@@ -3,8 +3,9 @@
 
 // One thread per output element (grid-stride; total = N*C*OH*OW).  Padding never wins.  Like
 // PyTorch, a NaN is taken as the max (the last one in scan order), otherwise the first
-// maximum; argmax is the flat index h*W + w within the (n, c) plane.  Ceil mode is decided by
-// the caller through OH, OW: windows are clipped to the input.
+// maximum; argmax is the flat index h*W + w within the (n, c) plane, or -1 for a window with no
+// input element (its output is -inf).  Ceil mode is decided by the caller through OH, OW:
+// windows are clipped to the input.
 template <typename T>
 __global__ void maxpool2d_fwd(const T* __restrict__ x, T* __restrict__ y,
                               long long* __restrict__ argmax, int H, int W, int OH, int OW,
@@ -35,10 +36,11 @@ __global__ void maxpool2d_fwd(const T* __restrict__ x, T* __restrict__ y,
 }
 
 // Scatter each output gradient to its argmax (gx zeroed by the caller; windows may overlap,
-// hence the atomics).  total = N*C*OH*OW, plane sizes HW = H*W and OHW = OH*OW.
+// hence the atomics); an empty window (argmax -1) passes nothing.  total = N*C*OH*OW, plane
+// sizes HW = H*W and OHW = OH*OW.
 template <typename T>
 __global__ void maxpool2d_bwd(const T* __restrict__ gy, const long long* __restrict__ argmax,
                               T* __restrict__ gx, long long HW, long long OHW, long long total) {
     for (long long i = gg_thread_index(); i < total; i += gg_grid_threads())
-        atomicAdd(gx + i / OHW * HW + argmax[i], gy[i]);
+        if (argmax[i] >= 0) atomicAdd(gx + i / OHW * HW + argmax[i], gy[i]);
 }

@@ -49,6 +49,9 @@ def _pool_params(op, x, kernel_size, stride, padding, dilation):
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """PyTorch's max_pool2d (NaN wins, ties keep the first). A window that dilation makes skip
+    every input element gives -inf, index -1 and no gradient, where PyTorch's index points
+    outside the window."""
     kernel, stride, padding, dilation = _pool_params("max_pool2d", input, kernel_size, stride, padding, dilation)
     out_hw = [pool_output_size(n, k, s, p, d, ceil_mode)
               for n, k, s, p, d in zip(input.shape[2:], kernel, stride, padding, dilation)]

@@ -3,6 +3,9 @@
 Padding acts as -inf (a padded position is never the argmax), a window's scan is row-major
 and only a strictly greater value or a NaN replaces the running max (so ties keep the
 first, and NaN propagates), and argmax is the flat index h*W + w within the (n, c) plane.
+A window with no input element (dilation stepping over the input from the padding) gives -inf
+and argmax -1, and passes no gradient. (PyTorch gives an index outside the window there, and
+its backward adds the gradient to that unrelated element or writes past the tensor.)
 """
 import numpy as np
 
@@ -26,7 +29,7 @@ def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
                 w1 = min(w0 + (kw - 1) * dw + 1, width)
                 while w0 < 0:
                     w0 += dw
-                best, idx = -np.inf, h0 * width + w0
+                best, idx = -np.inf, h0 * width + w0 if h0 < h1 and w0 < w1 else -1
                 for h in range(h0, h1, dh):
                     for w in range(w0, w1, dw):
                         v = x[n, c, h, w]
@@ -44,7 +47,7 @@ def _maxpool_bwd(gy, arg, gx):
         plane, g, idx = gx[n, c].reshape(-1), gy[n, c].reshape(-1), arg[n, c].reshape(-1)
         plane[:] = 0
         for k in range(g.size):
-            if idx[k] < plane.size:  # a window with no input element (PyTorch: -inf, index past the plane)
+            if idx[k] >= 0:  # -1: a window with no input element
                 plane[idx[k]] += g[k]
 
 

@@ -102,7 +102,7 @@ def gelu_bwd_ref(x, gy, approximate):
 
 def maxpool2d_fwd_ref(x, kernel, stride, padding, dilation, ceil_mode):
     """PyTorch semantics: padding never wins, first max in scan order, a NaN wins (the last one);
-    a window with no input element gives -inf and the index of its first tap at or past 0."""
+    a window with no input element gives -inf and index -1 (PyTorch: an index outside the window)."""
     x = np.asarray(x, np.float64)
     n, c, h, w = x.shape
     oh, ow = (pool_output_size(s, k, st, p, d, ceil_mode)
@@ -113,7 +113,7 @@ def maxpool2d_fwd_ref(x, kernel, stride, padding, dilation, ceil_mode):
             h0, w0 = a * stride[0] - padding[0], b * stride[1] - padding[1]
             rows = [r for r in range(h0, h0 + kernel[0] * dilation[0], dilation[0]) if 0 <= r < h]
             cols = [q for q in range(w0, w0 + kernel[1] * dilation[1], dilation[1]) if 0 <= q < w]
-            first = max(h0, h0 % dilation[0]) * w + max(w0, w0 % dilation[1])
+            first = rows[0] * w + cols[0] if rows and cols else -1
             best, idx = np.full((n, c), -np.inf), np.full((n, c), first)
             for r in rows:
                 for q in cols:
@@ -125,13 +125,13 @@ def maxpool2d_fwd_ref(x, kernel, stride, padding, dilation, ceil_mode):
 
 
 def maxpool2d_bwd_ref(gy, argmax, x_shape):
-    """Each gradient added at its argmax; one past the plane (a window with no input element) is dropped."""
+    """Each gradient added at its argmax; -1 (a window with no input element) passes nothing."""
     n, c, h, w = x_shape
     gx = np.zeros((n, c, h * w))
     for i in range(n):
         for j in range(c):
             at, g = argmax[i, j].ravel(), np.asarray(gy[i, j], np.float64).ravel()
-            np.add.at(gx[i, j], at[at < h * w], g[at < h * w])
+            np.add.at(gx[i, j], at[at >= 0], g[at >= 0])
     return gx.reshape(x_shape)
 
 
