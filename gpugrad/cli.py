@@ -80,21 +80,11 @@ def _settings(args):
     return settings
 
 
-def _calm_thread_pools():
-    """On a few cores, idle OpenMP (Numba's kernels) and OpenBLAS threads spin and take the cores
-    the other pool needs: a CNN step ran 2x slower on 2 cores. Idle OpenMP threads already sleep
-    (backends/cpu/_numba.py sets that before Numba starts); here BLAS keeps one thread, as the
-    training GEMMs are small."""
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(1, user_api="blas")
-
-
 def _train(args):
     from .train import Run
     settings = _settings(args)
     print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
-    with _calm_thread_pools():
-        return Run(settings, resume=args.resume).fit()
+    return Run(settings, resume=args.resume).fit()
 
 
 def _evaluate(args):

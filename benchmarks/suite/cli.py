@@ -9,11 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-try:  # before gpugrad's kernels set OMP_WAIT_POLICY, so torch keeps its own threading
-    import torch  # noqa: F401
-except ImportError:
-    pass
-
 from benchmarks.gpu_check.device import error_tail, error_text
 from benchmarks.gpu_check.report import finite, write_atomic
 from benchmarks.gpu_check.roofline import measure_roofline

@@ -31,7 +31,7 @@ class Target:
 def cpu_target():
     """NumPy arrays, gpugrad's Numba kernels, wall-clock timing, PyTorch CPU as the peer
     (gpu_check's sim Device is exactly that set-up), all with Numba's thread count."""
-    dev = Device(sim=True)  # imports PyTorch before gpugrad's kernels set OMP_WAIT_POLICY
+    dev = Device(sim=True)  # imports PyTorch, if it is installed
     from gpugrad.backends import get_backend
     from gpugrad.backends.cpu._numba import numba
     from gpugrad.device import device

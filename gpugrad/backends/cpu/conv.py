@@ -11,7 +11,7 @@ The patch buffer is laid out (C, kh, kw, N, OH, OW): rows are (channel, tap), co
 import numpy as np
 
 from ..conv_params import conv_output_size
-from ._numba import numba
+from ._numba import numba, parallel_kernel
 
 # Patch-buffer bound per chunk: below glibc's 32 MiB mmap ceiling a freed buffer is reused
 # rather than page-faulted in afresh on every call (filling 36 MiB fresh measured 6x slower).
@@ -52,7 +52,7 @@ def _zero(dst, d0, m):
         dst[_U(d0) + b] = 0
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
     """out[c, i, j, n, a, b] = x[n, c, a*sh + i*dh - ph, b*sw + j*dw - pw], 0 outside x."""
     n_batch, channels, height, width = x.shape
@@ -78,7 +78,7 @@ def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
                     d0 += ow_
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _col2im_gather(dcols, gx, sh, sw, ph, pw, dh, dw):
     """Transposed-conv accumulation in gather form: each gx[n, c, h, w] sums the dcols
     entries (c, i, j, n, a, b) of the output positions that read it, h = a*sh + i*dh - ph,

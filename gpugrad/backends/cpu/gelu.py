@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._numba import numba
+from ._numba import numba, parallel_kernel
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -22,7 +22,7 @@ def _tanh(u):
     return 1 - 2 / (math.exp(2 * u) + 1)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _fwd(x, out, tanh_form):
     for i in numba.prange(x.size):
         v = np.float64(x[i])
@@ -32,7 +32,7 @@ def _fwd(x, out, tanh_form):
             out[i] = 0.5 * v * (1 + math.erf(v * _SQRT_HALF))
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _bwd(x, gy, out, tanh_form):
     for i in numba.prange(x.size):
         v = np.float64(x[i])

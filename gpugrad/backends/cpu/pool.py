@@ -10,10 +10,10 @@ its backward adds the gradient to that unrelated element or writes past the tens
 import numpy as np
 
 from ..conv_params import pool_output_size
-from ._numba import numba
+from ._numba import numba, parallel_kernel
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
     n_batch, channels, height, width = x.shape
     oh_, ow_ = y.shape[2], y.shape[3]
@@ -38,7 +38,7 @@ def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
                 y[n, c, a, b], arg[n, c, a, b] = best, idx
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _maxpool_bwd(gy, arg, gx):
     """Each thread owns whole (n, c) planes, so accumulating into gx cannot race."""
     n_batch, channels = gy.shape[0], gy.shape[1]

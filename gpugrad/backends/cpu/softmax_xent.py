@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 
-from ._numba import numba
+from ._numba import numba, parallel_kernel
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _fwd(x, target, loss, lse, ignore_index, eps):
     n, k = x.shape
     for r in numba.prange(n):
@@ -27,7 +27,7 @@ def _fwd(x, target, loss, lse, ignore_index, eps):
             loss[r] = (1 - eps) * (lse[r] - x[r, t]) + eps * (lse[r] - total / k)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _bwd(x, target, lse, gloss, g, ignore_index, eps):
     n, k = x.shape
     for r in numba.prange(n):

@@ -1,0 +1,41 @@
+"""The CPU kernels run on Numba's workqueue layer, which aborts the process if two threads
+launch at once: gpugrad's launches must be serialised, so threads calling ops concurrently
+get correct results and no abort."""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent("""
+    import threading
+    import numpy as np
+    from numba import threading_layer
+    from gpugrad.backends.cpu import conv, gelu, reference
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((4, 3, 12, 12)), rng.standard_normal((5, 3, 3, 3))
+    expected = reference.conv2d_ref(x, w, (1, 1), (1, 1), (1, 1), 1)
+    bad = []
+
+    def work():
+        for _ in range(40):
+            gelu.gelu_fwd(x, "none")
+            if not np.allclose(conv.conv2d_forward(x, w, (1, 1), (1, 1), (1, 1), 1), expected):
+                bad.append(1)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(threading_layer(), len(bad))
+""")
+
+
+def test_threads_launching_kernels_at_once_neither_abort_nor_race():
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["workqueue", "0"]
