@@ -21,10 +21,10 @@ class _CudaModule(types.ModuleType):
     def allow_tf32(self, value):
         if not isinstance(value, bool):
             raise TypeError(f"allow_tf32 must be True or False, got {value!r}")
-        self.__dict__["_allow_tf32"] = value
         from .. import BACKENDS
         for backend in BACKENDS.values():
             backend.set_tf32(value)
+        self.__dict__["_allow_tf32"] = value
 
 
 sys.modules[__name__].__class__ = _CudaModule

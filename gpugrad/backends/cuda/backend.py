@@ -79,19 +79,29 @@ class CupyBackend(Backend):
     def __init__(self, cupy, index):
         super().__init__(f"cuda:{index}", cupy, lambda: _kernel_set(False))
         self.index = index
-        self.activate()
+        self._only_gpu = cupy.cuda.runtime.getDeviceCount() == 1  # then it is always current
+        cupy.cuda.runtime.setDevice(index)
         from . import allow_tf32
         self.set_tf32(allow_tf32)
 
     def activate(self):
+        if self._only_gpu:
+            return
         runtime = self.xp.cuda.runtime
         if runtime.getDevice() != self.index:
             runtime.setDevice(self.index)
 
     def set_tf32(self, allow):
-        # CuPy's own switch, the one its CUPY_TF32 variable sets; it is process-wide.
-        from cupy._core import _routines_linalg as linalg
-        linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if allow else linalg.COMPUTE_TYPE_DEFAULT)
+        """CuPy's own process-wide switch for float32 GEMMs, the one its CUPY_TF32 variable sets."""
+        try:
+            from cupy._core import _routines_linalg as linalg
+            switch = linalg.set_compute_type
+        except (ImportError, AttributeError):
+            if allow:
+                raise RuntimeError(f"allow_tf32: CuPy {self.xp.__version__} has no cuBLAS compute-type "
+                                   "switch (cupy._core._routines_linalg.set_compute_type)") from None
+            return  # CuPy's default: full float32 unless CUPY_TF32 is set
+        switch(np.float32, linalg.COMPUTE_TYPE_TF32 if allow else linalg.COMPUTE_TYPE_DEFAULT)
 
     def to_host(self, arr):
         return self.xp.asnumpy(arr)
