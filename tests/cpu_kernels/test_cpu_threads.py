@@ -1,15 +1,20 @@
-"""The CPU kernels run on Numba's workqueue layer, which aborts the process if two threads
-launch at once: gpugrad's launches must be serialised, so threads calling ops concurrently
-get correct results and no abort."""
+"""Threads calling the CPU kernels at once get correct results and no abort, on both threading
+layers gpugrad picks: OpenMP, or workqueue (which aborts on concurrent launches unless they are
+serialised) when PyTorch loaded libgomp first."""
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent("""
+    import sys
     import threading
+    if sys.argv[1] == "torch":
+        import torch  # noqa: F401  (loads libgomp before gpugrad)
     import numpy as np
     from numba import threading_layer
     from gpugrad.backends.cpu import conv, gelu, reference
@@ -34,8 +39,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_threads_launching_kernels_at_once_neither_abort_nor_race():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True,
+@pytest.mark.parametrize("first,layer", [("gpugrad", "omp"), ("torch", "workqueue")])
+def test_threads_launching_kernels_at_once_neither_abort_nor_race(first, layer):
+    if first == "torch":
+        pytest.importorskip("torch")
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, first], cwd=REPO, capture_output=True, text=True,
                           timeout=300, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == ["workqueue", "0"]
+    assert proc.stdout.split() == [layer, "0"]

@@ -1,13 +1,13 @@
-"""Numba for the CPU kernels: the workqueue threading layer, and one kernel launch at a time.
+"""Numba for the CPU kernels: a threading layer whose idle workers sleep, one launch at a time.
 
-The conv kernels alternate Numba parallel loops with OpenBLAS GEMMs. Numba's OpenMP layer runs
-on libgomp, whose idle workers spin unless OMP_WAIT_POLICY=PASSIVE was set before libgomp
-started; when PyTorch is imported first, it has already started with spinning workers, which
-keep OpenBLAS's threads waiting for the scheduler. On 2 cores that made conv forward+backward
-on issue 3's small rows 16-24 ms instead of 3 ms. The workqueue layer's workers sleep, and it
-is as fast as OpenMP when nothing else runs. It aborts the process when two threads launch
-parallel code at once, so `parallel_kernel` launches under a process-wide lock. A
-NUMBA_THREADING_LAYER set by the user wins.
+The conv kernels alternate Numba parallel loops with OpenBLAS GEMMs; idle workers that spin
+take the cores OpenBLAS needs. Numba's OpenMP layer runs on libgomp, whose workers sleep if
+OMP_WAIT_POLICY=PASSIVE is set before libgomp loads, which we do. Where another library
+(PyTorch) loaded libgomp first, it has read its settings already and its workers spin: there
+small convolutions took 8 ms instead of 1 on 2 cores, so we take Numba's workqueue layer,
+whose workers sleep too but cost about 100 us per launch against OpenMP's 10. The workqueue
+layer aborts the process when two threads launch at once, so `parallel_kernel` launches under
+a process-wide lock. A NUMBA_THREADING_LAYER or OMP_WAIT_POLICY set by the user wins.
 """
 import functools
 import os
@@ -15,7 +15,18 @@ import threading
 
 import numba
 
-if "NUMBA_THREADING_LAYER" not in os.environ:
+
+def _libgomp_loaded():
+    try:
+        with open("/proc/self/maps") as maps:
+            return "libgomp" in maps.read()
+    except OSError:  # not Linux
+        return False
+
+
+if not _libgomp_loaded():
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+elif "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
 _ONE_LAUNCH_AT_A_TIME = threading.Lock()
