@@ -1,14 +1,13 @@
 """Random tensors from each backend's generator; manual_seed makes runs repeatable."""
 from . import dtypes
-from .backends import BACKENDS, get_backend
+from .backends import get_backend, manual_seed_all
 from .creation import _new
 from .device import as_device
 
 
 def manual_seed(seed):
-    """Seed every backend's generator that is set up (and nothing global in NumPy)."""
-    for backend in BACKENDS.values():
-        backend.manual_seed(seed)
+    """Seed every device's generator, also those of GPUs first used later (nothing global in NumPy)."""
+    manual_seed_all(seed)
 
 
 def _generator(device):

@@ -1,6 +1,10 @@
 """cuda:N: each GPU is its own device (simulated ones in CI: GPUGRAD_CUDA_SIM=2), tensors stay
 where they are made, copies between GPUs carry gradients back, and mixing GPUs is an error."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +88,11 @@ def test_allow_tf32_is_a_checked_flag_off_by_default():
             flags.allow_tf32 = 1
     finally:
         flags.allow_tf32 = False
+
+
+def test_manual_seed_also_seeds_a_gpu_first_used_after_it():
+    script = ("import gpugrad, numpy as np; gpugrad.manual_seed(5); a = gpugrad.randn(4, device='cuda:1');"
+              "gpugrad.manual_seed(5); print(np.array_equal(a.cpu().numpy(), gpugrad.randn(4).numpy()))")
+    env = dict(os.environ, GPUGRAD_CUDA_SIM="2", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "True", proc.stderr[-2000:]

@@ -53,6 +53,14 @@ class Backend:
 
 CPU = Backend("cpu", np, lambda: importlib.import_module("gpugrad.backends.cpu.kernels"))
 BACKENDS = {"cpu": CPU}  # by device name: "cpu", "cuda:0", "cuda:1", ...
+_SEED = [None]  # the last manual_seed_all, also given to backends set up after it
+
+
+def manual_seed_all(seed):
+    """Seed every device's generator, those set up later included."""
+    _SEED[0] = seed
+    for backend in BACKENDS.values():
+        backend.manual_seed(seed)
 
 
 def get_backend(dev):
@@ -65,6 +73,8 @@ def get_backend(dev):
     if backend is None:
         from .cuda.backend import make_cuda_backend
         backend = BACKENDS[name] = make_cuda_backend(dev.index)
+        if _SEED[0] is not None:
+            backend.manual_seed(_SEED[0])
     backend.activate()
     return backend
 
