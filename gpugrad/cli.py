@@ -132,10 +132,9 @@ def _doctor(args):
         print("cupy not installed (pip install \"gpugrad[cuda]\" for the GPU backend)")
     real_gpu = cuda.is_available() and not cuda.is_simulated()
     if real_gpu:
-        name = cuda._backend().xp.cuda.runtime.getDeviceProperties(0)["name"]
-        print(f"cuda: usable, {name.decode() if isinstance(name, bytes) else name}")
+        print("cuda: usable, " + ", ".join(f"cuda:{i} {cuda.get_device_name(i)}" for i in range(cuda.device_count())))
     elif cuda.is_available():
-        print("cuda: simulated on the CPU (GPUGRAD_CUDA_SIM=1)")
+        print(f"cuda: {cuda.device_count()} device(s) simulated on the CPU (GPUGRAD_CUDA_SIM)")
     else:
         print("cuda: no GPU visible; in Docker, run the container with --gpus all")
     return 0 if real_gpu or not args.require_gpu else 1

@@ -96,3 +96,11 @@ def test_manual_seed_also_seeds_a_gpu_first_used_after_it():
     env = dict(os.environ, GPUGRAD_CUDA_SIM="2", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "True", proc.stderr[-2000:]
+
+
+def test_doctor_lists_the_simulated_devices(capsys):
+    from gpugrad.cli import main
+    if not gpugrad.cuda.is_simulated():
+        pytest.skip("a real GPU is present")
+    assert main(["doctor"]) == 0 and main(["doctor", "--require-gpu"]) == 1
+    assert f"cuda: {gpugrad.cuda.device_count()} device(s) simulated" in capsys.readouterr().out
