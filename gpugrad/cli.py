@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-# Settings a run records. The defaults train the CNN on mnist-5k in about 60 s on 2 idle CPU cores
+# Settings a run records. The defaults train the CNN on mnist-5k in 60-75 s on 2 idle CPU cores
 # to 98.4-98.6% test accuracy (seeds 0-2: 98.5, 98.6, 98.4; 15 epochs gave 97.9-98.3).
 DEFAULTS = {"model": "cnn", "data": "mnist-5k", "data_dir": None, "device": "auto", "epochs": 30,
             "batch_size": 32, "lr": None, "optimizer": "adamw", "weight_decay": 0.1, "shift": 2,
