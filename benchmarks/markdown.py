@@ -3,16 +3,19 @@ GPU tests, roofline, one table per device and group, CPU versus GPU, comparison,
 from .suite import GROUPS
 
 PEERS = ("torch", "numpy")
+TIMING = {"interleaved": "gpugrad and its peers take turns call by call",
+          None: "each implementation timed in its own loop (runs before the turns were taken)"}
 
 
 def render(data):
     m, rows = data.get("machine", {}), data["rows"]
     out = [f"# gpugrad benchmarks, {data['started_utc'][:10]}", "",
-           f"`{data['command']}` — status: **{data['status']}**", "", _machine(m), "",
+           f"`{data['command']}` — status: **{data['status']}**", "",
+           *([f"Converted from {data['converted_from']}.", ""] if data.get("converted_from") else []),
+           _machine(m), "",
            "Float32. Times are the median of the repetitions in ms, (min–max) after it; warm-up "
-           "calls excluded; gpugrad and its peers take turns call by call; † = fewer "
-           "repetitions (time budget). ×peer = gpugrad time "
-           "/ peer time (below 1: gpugrad faster). *via*: `kernel` = gpugrad's backend kernel "
+           f"calls excluded; {TIMING.get(data.get('timing'), TIMING[None])}; † = fewer "
+           "repetitions (time budget). ×peer = gpugrad time / peer time (below 1: gpugrad faster). *via*: `kernel` = gpugrad's backend kernel "
            "function (gpugrad.backends.cpu.kernels or the CUDA KernelSet), `Tensor API` = "
            "gpugrad ops on Tensors. GB/s and GFLOP/s count the bytes each op must move and its "
            "multiply-adds × 2. *check*: max |ours − ref| / max |ref| against the row's "
@@ -47,12 +50,14 @@ def render(data):
 
 def _machine(m):
     lib = ", ".join(f"{k} {_ver(m.get(k))}" for k in ("numpy", "numba", "torch", "cupy") if k in m)
-    th = m.get("threads", {})
-    text = (f"CPU: {m.get('cpu_model')} ({m.get('cpu_count')} logical CPUs; threads: numba "
-            f"{th.get('numba')}, torch {th.get('torch')}; load average at start "
-            f"{_f(m.get('loadavg_at_start', [None])[0])}, at end "
-            f"{_f(m.get('loadavg_at_end', [None])[0])}). Python {m.get('python')}, {lib}. "
-            f"Commit {str(m.get('git_commit'))[:10]}.")
+    text = ""
+    if m.get("cpu_model"):
+        th = m.get("threads", {})
+        text = (f"CPU: {m['cpu_model']} ({m.get('cpu_count')} logical CPUs; threads: numba "
+                f"{th.get('numba')}, torch {th.get('torch')}; load average at start "
+                f"{_f(m.get('loadavg_at_start', [None])[0])}, at end "
+                f"{_f(m.get('loadavg_at_end', [None])[0])}). ")
+    text += f"Python {m.get('python')}, {lib}. Commit {str(m.get('git_commit'))[:10]}."
     if m.get("gpu_name"):
         torch = m.get("torch", {})
         text += (f" GPU: {m['gpu_name']}, driver {m.get('gpu_driver')}, cuDNN "

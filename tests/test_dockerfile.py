@@ -55,7 +55,7 @@ def test_installs_existing_extras_dependencies_before_source():
 
 
 def test_entrypoint_cmd_and_healthcheck_are_real_commands():
-    from benchmarks.suite.cli import parse_args
+    from benchmarks.cli import parse_args
     from gpugrad.cli import _parser
     entry = json.loads(one("ENTRYPOINT"))
     cmd = json.loads(one("CMD"))
