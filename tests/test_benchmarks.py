@@ -117,6 +117,14 @@ def test_budget_and_only_skip_rows_but_still_report(tmp_path):
     assert data["status"].startswith("budget spent") and "skipped" in md
 
 
+def test_watchdog_saves_the_results_and_ends_a_run_that_is_still_going(tmp_path):
+    proc = bench("--quick", "--device", "cpu", "--reps", "1000000", "--only", "gelu_fwd/2^10 none",
+                 "--watchdog", "2", "--out", str(tmp_path))
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    data, md = load(tmp_path)
+    assert data["status"] == "stopped by the watchdog after 2 s" and "watchdog" in md
+
+
 @pytest.mark.parametrize("args, message", [
     (["--reps", "0"], "--reps must be at least 1, got 0"),
     (["--only", "no-such-row"], "--only 'no-such-row' matches no row on cpu"),
