@@ -19,6 +19,7 @@ from benchmarks.machine import _git
 from benchmarks.markdown import render
 from benchmarks.pytests import run_gpu_tests
 from benchmarks.run import Settings, run_row
+from benchmarks.suite import plan
 from benchmarks.targets import evaluate_targets
 from benchmarks.timing import Budget
 
@@ -40,13 +41,14 @@ def load(out):
 
 
 def quick(out, *extra):
-    proc = bench("--quick", "--device", "cpu", "--out", str(out), "--only", ROWS, *extra)
+    proc = bench("--quick", "--device", "cpu", "--out", str(out), *extra)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return (*load(out), proc.stdout)
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    """Every row of the suite, tiny sizes, with the roofline and the targets."""
     return quick(tmp_path_factory.mktemp("quick"), "--roofline", "--targets")
 
 
@@ -63,9 +65,11 @@ def test_quick_cpu_run_writes_checked_rows(run):
     assert data["schema"] == "gpugrad.benchmarks/1"
     assert data["status"] == "complete" and data["errors"] == []
     assert data["machine"]["cpu_model"] and data["machine"]["threads"]["numba"] >= 1
-    assert {r["kernel"] for r in data["rows"]} == {
-        "conv2d_forward", "conv_fwd_bwd", "gelu_bwd", "matmul", "maxpool2d_fwd", "maxpool2d_bwd",
-        "softmax_xent_fwd", "softmax_xent_bwd", "lenet5"}
+    assert [r["id"] for r in data["rows"]] == [row.id for _, row in plan("cpu", quick=True)]
+    assert {r["kernel"] for r in data["rows"]} >= {
+        "conv2d_forward", "conv_wgrad", "conv_dgrad", "conv_fwd_bwd", "gelu_fwd", "gelu_bwd",
+        "matmul", "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd",
+        "lenet5", "cnn_bn"}
     for row in data["rows"]:
         ours = row["impls"]["gpugrad"]
         assert row["device"] == "cpu" and ours["status"] == "ok", row
@@ -100,9 +104,10 @@ def test_compare_flags_a_planted_regression(run, tmp_path):
     planted["impls"]["gpugrad"]["median_ms"] /= 100  # the earlier run was 100x faster
     old = tmp_path / "old.json"
     old.write_text(json.dumps(data))
-    new, md, stdout = quick(tmp_path / "after", "--compare", str(old), "--threshold", "50")
+    new, md, stdout = quick(tmp_path / "after", "--only", ROWS, "--compare", str(old),
+                            "--threshold", "50")
     cmp = new["comparison"]
-    assert len(cmp["rows"]) == len(data["rows"]) and cmp["threshold"] == 0.5
+    assert len(cmp["rows"]) == len(new["rows"]) == 11 and cmp["threshold"] == 0.5
     assert planted["id"] in [e["id"] for e in cmp["rows"] if e["regression"]]
     assert f"REGRESSION cpu {planted['id']}" in stdout and "REGRESSION" in md
 
