@@ -17,6 +17,7 @@ from benchmarks.devices import Cpu
 from benchmarks.kernel_rows import CONV_KERNELS, ISSUE_CONV_SHAPES, gelu_row
 from benchmarks.machine import _git
 from benchmarks.markdown import render
+from benchmarks.plots import write_plots
 from benchmarks.pytests import run_gpu_tests
 from benchmarks.run import Settings, run_row
 from benchmarks.suite import plan
@@ -110,6 +111,25 @@ def test_compare_flags_a_planted_regression(run, tmp_path):
     assert len(cmp["rows"]) == len(new["rows"]) == 11 and cmp["threshold"] == 0.5
     assert planted["id"] in [e["id"] for e in cmp["rows"] if e["regression"]]
     assert f"REGRESSION cpu {planted['id']}" in stdout and "REGRESSION" in md
+
+
+def test_cpu_and_gpu_rows_of_one_run_make_one_table_and_a_speedup_plot(run, tmp_path):
+    data = json.loads(json.dumps(run[0]))
+    gpu = json.loads(json.dumps(data["rows"]))
+    for row in gpu:
+        row["device"] = "cuda"
+        for rec in row["impls"].values():
+            if rec.get("status") == "ok":
+                rec["median_ms"] /= 4
+    data["rows"] += gpu
+    data["devices"]["cuda"] = {"status": "ok"}
+    md = render(data)
+    table = md.split("## CPU versus GPU")[1].split("\n## ")[0]
+    assert "| gpugrad speedup |" in table and "| 4.0 | " in table
+    assert table.count("\n| ") == len(gpu) + 1  # the header and one line a row
+    assert "## CUDA: Convolution" in md
+    files, _ = write_plots(data, tmp_path)
+    assert "speedup_gpu_over_cpu.png" in files and (tmp_path / "speedup_gpu_over_cpu.png").stat().st_size
 
 
 def test_budget_and_only_skip_rows_but_still_report(tmp_path):
