@@ -4,7 +4,6 @@ section; the GPU tests, the targets, plots and the --compare diff around them.""
 import argparse
 import datetime
 import fnmatch
-import json
 import os
 import sys
 import threading
