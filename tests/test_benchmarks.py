@@ -2,6 +2,7 @@
 a roofline and the targets; --compare flags a planted regression; the budget, --only, the GPU
 tests, bad flags and a missing GPU are reported; the committed results still render; and
 `gpugrad bench` runs from the installed layout setup.py declares."""
+import argparse
 import ast
 import json
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.cli import _plan
 from benchmarks.devices import Cpu
 from benchmarks.kernel_rows import CONV_KERNELS, ISSUE_CONV_SHAPES, gelu_row
 from benchmarks.machine import _git
@@ -21,7 +23,7 @@ from benchmarks.plots import write_plots
 from benchmarks.pytests import run_gpu_tests
 from benchmarks.run import Settings, run_row
 from benchmarks.suite import plan
-from benchmarks.targets import evaluate_targets
+from benchmarks.targets import evaluate_targets, judged
 from benchmarks.timing import Budget
 
 REPO = Path(__file__).resolve().parents[1]
@@ -242,6 +244,15 @@ def test_targets_are_judged_on_full_size_cuda_rows():
     for row in rows:
         row["device"] = "cpu"
     assert evaluate_targets(rows)["gelu"]["result"] == "not evaluated"
+
+
+def test_targets_run_the_rows_they_read_first():
+    args = argparse.Namespace(quick=False, only=None, targets=True)
+    rows = [row for _, row in _plan("cuda", args)]
+    judged_first = [judged(row) for row in rows]
+    assert judged_first == sorted(judged_first, reverse=True)
+    assert sum(judged_first) == 4 + len(ISSUE_CONV_SHAPES) * len(CONV_KERNELS)
+    assert not any(judged(row) for _, row in plan("cuda", quick=True))  # --quick shapes never count
 
 
 def test_gpu_tests_are_run_and_read_back(tmp_path):
