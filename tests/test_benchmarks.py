@@ -24,7 +24,7 @@ from benchmarks.pytests import run_gpu_tests
 from benchmarks.run import Settings, run_row
 from benchmarks.suite import plan
 from benchmarks.targets import evaluate_targets, judged
-from benchmarks.timing import Budget
+from benchmarks.timing import Budget, WallClock, measure
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = "conv2d_forward/2x1x7x7,conv_fwd_bwd/2x4x6x6,gelu_bwd/2^10 tanh,matmul/64^3,maxpool,xent,lenet5"
@@ -191,6 +191,21 @@ def test_simulated_cuda_is_refused(tmp_path):
     proc = bench("--device", "cuda", "--out", str(tmp_path), env={"GPUGRAD_CUDA_SIM": "1"})
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not a benchmark device" in proc.stderr
+
+
+def test_implementations_take_turns_and_a_failing_one_is_recorded():
+    log = []
+
+    def fails_on_third():
+        log.append("b")
+        if log.count("b") == 3:
+            raise ValueError("third call")
+
+    calls = {"a": (lambda: log.append("a"), WallClock()), "b": (fails_on_third, WallClock())}
+    got = measure(calls, reps=4, warmup=1, budget=Budget(60))
+    assert log == ["a", "b", "a", "b", "a", "b", "a", "a"]
+    assert got["a"]["status"] == "ok" and got["a"]["reps"] == 4 and len(got["a"]["warmup_ms"]) == 1
+    assert got["b"]["status"] == "error" and got["b"]["error"] == "ValueError: third call"
 
 
 class _Off:
