@@ -28,11 +28,11 @@ WORKDIR /opt/gpugrad
 # (DL3013 asks for pins: the versions are setup.py's ranges; "." is this project, not PyPI.)
 COPY setup.py pyproject.toml ./
 # hadolint ignore=DL3013
-RUN mkdir -p gpugrad kernels \
+RUN mkdir -p gpugrad kernels benchmarks \
     && touch gpugrad/__init__.py \
     && pip install ".[cuda,test]" \
     && pip uninstall -y gpugrad \
-    && rm -rf gpugrad kernels build
+    && rm -rf gpugrad kernels benchmarks build
 
 COPY . .
 # hadolint ignore=DL3013
@@ -47,4 +47,4 @@ HEALTHCHECK --interval=5m --timeout=30s CMD ["gpugrad", "doctor", "--require-gpu
 
 # `gpugrad` checks for a GPU first and says how to fix a missing --gpus flag.
 ENTRYPOINT ["gpugrad"]
-CMD ["bench", "--device", "cuda", "--out", "/results"]
+CMD ["bench", "--device", "cuda", "--roofline", "--targets", "--watchdog", "1200", "--out", "/results"]

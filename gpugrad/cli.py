@@ -106,18 +106,22 @@ def _evaluate(args):
 
 
 def _bench(argv):
-    """Run benchmarks/ from a source checkout (or the Docker image), which pip does not install."""
+    """The benchmark suite: installed as gpugrad.benchmarks, or benchmarks/ of a source checkout
+    run from its root (`python -m gpugrad bench`)."""
     try:
-        from benchmarks.suite.cli import main as bench_main
-    except ImportError:
-        sys.path.insert(0, os.getcwd())
+        from .benchmarks.cli import main as bench_main
+    except ModuleNotFoundError as exc:
+        if exc.name != "gpugrad.benchmarks":
+            raise
         try:
-            from benchmarks.suite.cli import main as bench_main
-        except ImportError:
-            print("gpugrad bench: error: the benchmark suite lives in the repository's benchmarks/ folder; "
-                  "run this from the repository root", file=sys.stderr)
+            from benchmarks.cli import main as bench_main
+        except ModuleNotFoundError as exc:
+            if exc.name != "benchmarks":
+                raise
+            print("gpugrad bench: error: the benchmark suite is not installed; pip install gpugrad, "
+                  "or run `python -m gpugrad bench` from the repository root", file=sys.stderr)
             return 2
-    return bench_main(argv)
+    return bench_main(argv, prog="gpugrad bench")
 
 
 def _doctor(args):

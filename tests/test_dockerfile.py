@@ -54,8 +54,17 @@ def test_installs_existing_extras_dependencies_before_source():
     assert instructions()[copies[-1]][1] == ". ."
 
 
+def test_dependency_layer_creates_every_package_folder_setup_py_maps():
+    """setup.py fails on a package_dir folder that does not exist, before `COPY . .`."""
+    mapped = re.search(r"package_dir=(\{.*?\})", (ROOT / "setup.py").read_text()).group(1)
+    folders = json.loads(mapped).values()
+    first_run = next(arg for word, arg in instructions() if word == "RUN" and "pip install" in arg)
+    made = re.search(r"mkdir -p ([\w ]+?) &&", first_run).group(1).split()
+    assert set(folders) <= set(made), (folders, made)
+
+
 def test_entrypoint_cmd_and_healthcheck_are_real_commands():
-    from benchmarks.suite.cli import parse_args
+    from benchmarks.cli import parse_args
     from gpugrad.cli import _parser
     entry = json.loads(one("ENTRYPOINT"))
     cmd = json.loads(one("CMD"))

@@ -1,7 +1,8 @@
 """PNG plots with matplotlib (imported here, lazily): time per row by device and
-implementation, GPU-over-CPU speedup, and fraction of the roofline on the GPU. A plot is
+implementation, GPU-over-CPU speedup, and fraction of the roofline per device. A plot is
 made only when the run has its data."""
-from .markdown import GROUPS, speedup
+from .markdown import fraction, speedup
+from .suite import GROUPS
 
 IMPLS = ("gpugrad", "torch", "numpy")
 
@@ -15,32 +16,28 @@ def write_plots(data, out):
     except ImportError:
         return [], "Plots skipped: matplotlib is not installed."
     files = []
-    for group, title in GROUPS.items():
+    for group, spec in GROUPS.items():
         rows = [r for r in data["rows"] if r["group"] == group]
         if any(_ok(r, i) for r in rows for i in IMPLS):
-            files.append(_times(plt, rows, title, out / f"time_{group}.png"))
+            files.append(_times(plt, rows, spec.title, out / f"time_{group}.png"))
     cpu = {r["id"]: r for r in data["rows"] if r["device"] == "cpu"}
     pairs = [(r["id"], speedup(cpu[r["id"]], r, "gpugrad"), speedup(cpu[r["id"]], r, "torch"))
              for r in data["rows"] if r["device"] == "cuda" and r["id"] in cpu]
     pairs = [p for p in pairs if p[1] or p[2]]
     if pairs:
         files.append(_speedup(plt, pairs, out / "speedup_gpu_over_cpu.png"))
-    roof = [r for r in data["rows"] if r["device"] == "cuda" and r["section"] == "kernels"
-            and any(_fraction(r, i) for i in ("gpugrad", "torch"))]
-    if roof:
-        files.append(_roofline(plt, roof, out / "roofline_gpu.png"))
+    for device in data.get("roofline", {}):
+        roof = [r for r in data["rows"] if r["device"] == device and r["section"] == "kernels"
+                and any(fraction(r, i) for i in ("gpugrad", "torch"))]
+        if roof:
+            files.append(_roofline(plt, roof, device, out / f"roofline_{device}.png"))
     missing = [] if pairs else ["speedup (needs CPU and GPU rows)"]
-    missing += [] if roof else ["roofline (needs GPU rows)"]
+    missing += [] if data.get("roofline") else ["roofline (needs --roofline)"]
     return [f.name for f in files], ("Plots not made: " + ", ".join(missing) + ".") if missing else None
 
 
 def _ok(row, impl):
     return row["impls"].get(impl, {}).get("status") == "ok"
-
-
-def _fraction(row, impl):
-    rec = row["impls"].get(impl, {})
-    return rec.get("gemm_fraction") if row["flops"] else rec.get("copy_fraction")
 
 
 def _barh(plt, labels, series, xlabel, title, path, log=False):
@@ -81,8 +78,8 @@ def _speedup(plt, pairs, path):
                  "Speedup of GPU over CPU", path, log=True)
 
 
-def _roofline(plt, rows, path):
-    series = {i: [100 * (_fraction(r, i) or 0) for r in rows] for i in ("gpugrad", "torch")}
+def _roofline(plt, rows, device, path):
+    series = {i: [100 * (fraction(r, i) or 0) for r in rows] for i in ("gpugrad", "torch")}
     return _barh(plt, [r["id"] for r in rows], series,
                  "% of roofline (SGEMM GFLOP/s for rows with FLOPs, else copy GB/s)",
-                 "GPU: achieved fraction of the same-run roofline", path)
+                 f"{device.upper()}: achieved fraction of the same-run roofline", path)

@@ -4,14 +4,17 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from .device import error_text
+from .errors import error_text
 
 PYTEST_EXIT = {0: "all passed", 1: "some tests failed", 2: "interrupted", 3: "internal error",
                4: "usage error", 5: "no tests collected"}
 
 
 def run_gpu_tests(repo, out_dir, timeout_s):
-    """Outcome of `pytest -m gpu`: each test, totals, exit status and the output's tail."""
+    """Outcome of `pytest -m gpu` in the source tree `repo`: each test, totals, exit status
+    and the output's tail."""
+    if not (repo / "tests").is_dir():
+        return {"status": "unavailable", "error": f"no tests/ folder in {repo}: run from a source checkout"}
     junit = out_dir / "pytest-gpu.xml"
     cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-rA", "-p", "no:cacheprovider",
            f"--junitxml={junit}", "tests"]

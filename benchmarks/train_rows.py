@@ -6,7 +6,7 @@ parameter tensors; the PyTorch peer is the same code on torch with the same init
 """
 import numpy as np
 
-from .rows import Row, rotate, sets_for
+from .row import Row, rotate, sets_for
 
 LR = 0.01
 CLASSES = 10
@@ -61,32 +61,32 @@ def train_rows(device, quick):
 
 def train_row(model, batch):
     """samples/s of one SGD step at `batch` on random inputs and labels."""
-    def prepare(target):
+    def prepare(dev):
         params, stats = init(model)
         rng = np.random.default_rng(batch)
         batches = [(rng.standard_normal((batch, 1, 28, 28), np.float32),
                     rng.integers(0, CLASSES, batch)) for _ in range(sets_for(batch * 28 * 28 * 4))]
-        calls = {"gpugrad": _gpugrad_step(target, model, params, stats, batches)}
-        calls["torch"] = (_torch_step(target, model, params, stats, batches) if target.torch_ok
-                          else f"no PyTorch peer ({target.dev.torch_error})")
+        calls = {"gpugrad": _gpugrad_step(dev, model, params, stats, batches)}
+        calls["torch"] = (_torch_step(dev, model, params, stats, batches) if dev.torch_ok
+                          else f"no PyTorch peer ({dev.torch_error})")
         return calls, _check_loss
-    return Row("e2e", "train", model, f"batch {batch}", "Tensor API",
+    return Row(model, f"batch {batch}", prepare,
                {"model": model, "batch": batch, "lr": LR, "optimizer": "plain SGD"},
-               None, None, prepare, samples=batch)
+               api="Tensor API", samples=batch)
 
 
-def _gpugrad_step(target, model, params, stats, batches):
+def _gpugrad_step(dev, model, params, stats, batches):
     import gpugrad
     import gpugrad.nn.functional as F
-    dev = target.name
-    return _sgd_steps(F, gpugrad.no_grad, lambda v, grad=False: gpugrad.tensor(v, device=dev, requires_grad=grad),
+    return _sgd_steps(F, gpugrad.no_grad,
+                      lambda v, grad=False: gpugrad.tensor(v, device=dev.name, requires_grad=grad),
                       model, params, stats, batches)
 
 
-def _torch_step(target, model, params, stats, batches):
-    torch = target.dev.torch
+def _torch_step(dev, model, params, stats, batches):
+    torch = dev.torch
     return _sgd_steps(torch.nn.functional, torch.no_grad,
-                      lambda v, grad=False: target.torch_tensor(v).requires_grad_(grad),
+                      lambda v, grad=False: dev.torch_tensor(v).requires_grad_(grad),
                       model, params, stats, batches)
 
 

@@ -1,0 +1,32 @@
+"""Every row of the suite, declared here: one Group per table, in report order.
+
+A group's `build(device, quick)` returns its rows (see row.Row and row.kernel_row) for "cpu" or
+"cuda"; `--quick` asks for tiny sizes. To add rows, add them to a builder, or add a Group here
+whose builder returns them.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from . import kernel_rows, train_rows
+
+
+@dataclass
+class Group:
+    title: str
+    build: Callable
+    section: str = "kernels"  # "kernels" (rates, roofline) or "e2e" (samples/s)
+
+
+GROUPS = {
+    "conv": Group("Convolution", kernel_rows.conv_rows),
+    "gelu": Group("GELU", kernel_rows.gelu_rows),
+    "matmul": Group("Matmul", kernel_rows.matmul_rows),
+    "maxpool": Group("Max-pool", kernel_rows.maxpool_rows),
+    "xent": Group("Softmax cross-entropy", kernel_rows.xent_rows),
+    "train": Group("Training step (forward + backward + SGD)", train_rows.train_rows, "e2e"),
+}
+
+
+def plan(device, quick):
+    """[(group name, Row)] for one device, in report order."""
+    return [(name, row) for name, group in GROUPS.items() for row in group.build(device, quick)]

@@ -1,0 +1,89 @@
+"""Clocks, the interleaved repetition loop and the run's time budget."""
+import statistics
+import time
+
+from .errors import error_tail, error_text
+
+LONG_MS = 25.0        # calls slower than this get fewer repetitions ...
+LONG_TOTAL_MS = 1000  # ... about this much timed work each ...
+MIN_REPS = 5          # ... but never fewer than this
+
+
+class EventClock:
+    """Times one call with a pair of CUDA events recorded around it on the current stream."""
+
+    def __init__(self, make_event, elapsed_ms):
+        self.start, self.stop = make_event(), make_event()
+        self.elapsed_ms = elapsed_ms
+
+    def time(self, fn):
+        self.start.record()
+        fn()
+        self.stop.record()
+        self.stop.synchronize()
+        return float(self.elapsed_ms(self.start, self.stop))
+
+
+class WallClock:
+    """Times one call with perf_counter (CPU work is synchronous)."""
+
+    def time(self, fn):
+        t0 = time.perf_counter()
+        fn()
+        return (time.perf_counter() - t0) * 1e3
+
+
+class Budget:
+    """Wall-clock budget of the whole run; rows starting after it is spent are skipped."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.t0 = time.monotonic()
+
+    def elapsed(self):
+        return time.monotonic() - self.t0
+
+    def left(self):
+        return self.seconds - self.elapsed()
+
+    def spent(self):
+        return self.left() <= 0
+
+
+def measure(calls, *, reps, warmup, budget):
+    """Time {name: (zero-argument call, clock)} in turns: warm-up calls, then `reps` rounds in
+    which each call runs once, so load that drifts during the run hits every contender alike.
+
+    Slow calls get fewer rounds; a spent budget ends the loop. Returns {name: record}: the
+    repetitions in ms with their median, min and max, or the error that stopped that call.
+    """
+    live, records = dict(calls), {}
+
+    def timed(name):
+        fn, clock = live[name]
+        try:
+            return clock.time(fn)
+        except Exception as exc:
+            records[name] = {"status": "error", "error": error_text(exc), "traceback": error_tail(exc)}
+            del live[name]
+            return None
+
+    warm = {name: [t for t in (timed(name) for _ in range(warmup)) if t is not None]
+            for name in list(live)}
+    slowest = max((min(w) for w in warm.values() if w), default=0.0)
+    if slowest > LONG_MS:
+        reps = min(reps, max(MIN_REPS, int(LONG_TOTAL_MS / slowest)))
+    times = {name: [] for name in live}
+    for _ in range(reps):
+        for name in list(live):
+            t = timed(name)
+            if t is not None:
+                times[name].append(t)
+        if budget.spent():
+            break
+    for name in live:
+        got = times[name]
+        records[name] = {"status": "ok", "median_ms": statistics.median(got), "min_ms": min(got),
+                         "max_ms": max(got), "reps": len(got), "truncated": len(got) < reps,
+                         "warmup_ms": warm[name], "reps_ms": got}
+    return records
