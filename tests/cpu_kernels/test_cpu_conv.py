@@ -24,10 +24,14 @@ def _args(case):
 
 @SETTINGS
 @given(conv_cases())
-def test_im2col(case):
+def test_patch_gather(case):
+    """The patch buffer (C, kh, kw, N, OH, OW) holds im2col's columns with the batch inside."""
     x, w, _ = _problem(case, np.float64)
     kh, kw = case["w_shape"][2:]
-    np.testing.assert_array_equal(conv.im2col(x, kh, kw, *_args(case)), ref.im2col_ref(x, kh, kw, *_args(case)))
+    oh, ow = conv._out_hw(x.shape, kh, kw, *_args(case))
+    cols = conv._patches(x, kh, kw, oh, ow, *_args(case))
+    np.testing.assert_array_equal(cols.transpose(3, 0, 1, 2, 4, 5).reshape(x.shape[0], -1, oh * ow),
+                                  ref.im2col_ref(x, kh, kw, *_args(case)))
 
 
 @SETTINGS

@@ -125,13 +125,6 @@ def _patches(x, kh, kw, oh, ow, stride, padding, dilation):
     return out
 
 
-def im2col(x, kh, kw, stride, padding, dilation):
-    """Patches of x as (N, C*kh*kw, OH*OW), rows ordered (channel, tap) like the weight."""
-    oh, ow = _out_hw(x.shape, kh, kw, stride, padding, dilation)
-    cols = _patches(np.ascontiguousarray(x), kh, kw, oh, ow, stride, padding, dilation)
-    return np.ascontiguousarray(cols.transpose(3, 0, 1, 2, 4, 5)).reshape(x.shape[0], -1, oh * ow)
-
-
 def _batch_major(a2d, n_batch):
     """(F, nb*L) GEMM result -> (nb, F, L)."""
     return a2d.reshape(a2d.shape[0], n_batch, -1).transpose(1, 0, 2)
