@@ -196,6 +196,69 @@ def test_in_place_through_a_view_detected():
         out.backward()
 
 
+@pytest.mark.parametrize("op", ["max", "max_pool2d", "where"])
+def test_in_place_change_of_saved_indices_or_condition_detected(op):
+    """Indices and conditions kept for backward are checked like any saved tensor."""
+    import gpugrad.nn.functional as F
+    x = gpugrad.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 6)), requires_grad=True)
+    if op == "max":
+        out, kept = x.max(3)
+    elif op == "max_pool2d":
+        out, kept = F.max_pool2d(x, 2, return_indices=True)
+    else:
+        kept = x.detach() > 0
+        out = gpugrad.where(kept, x, 2 * x)
+    assert not kept.requires_grad
+    out.sum().backward(retain_graph=True)  # unchanged: fine
+    kept[0, 0, 0] = kept[0, 0, 1]
+    with pytest.raises(RuntimeError, match="in-place"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("op", ["getitem", "max", "max_pool2d", "where"])
+def test_arrays_kept_for_backward_are_freed_after_it(op):
+    import gc
+    import weakref
+
+    import gpugrad.nn.functional as F
+    x = gpugrad.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 6)), requires_grad=True)
+    if op == "getitem":
+        kept = gpugrad.tensor([0, 0])
+        out = x[kept]
+    elif op == "max":
+        out, kept = x.max(3)
+    elif op == "max_pool2d":
+        out, kept = F.max_pool2d(x, 2, return_indices=True)
+    else:
+        kept = x.detach() > 0
+        out = gpugrad.where(kept, x, 2 * x)
+    alive = weakref.ref(kept._data)
+    del kept
+    out.sum().backward()
+    gc.collect()
+    assert alive() is None and out.grad_fn is not None
+
+
+def test_extra_outputs_must_be_declared_non_differentiable():
+    class TwoOutputs(autograd.Function):
+        @staticmethod
+        def forward(ctx, x, mark):
+            mask = x > 0
+            if mark:
+                ctx.mark_non_differentiable(mask)
+            return x * 2, mask
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = gpugrad.ones(3, requires_grad=True)
+    out, mask = TwoOutputs.apply(x, mark=True)
+    assert out.requires_grad and not mask.requires_grad
+    with pytest.raises(RuntimeError, match="TwoOutputs.forward returned 2 outputs.*mark_non_differentiable"):
+        TwoOutputs.apply(x, mark=False)
+
+
 def test_in_place_on_tensor_requiring_grad_refused():
     x = gpugrad.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="add_.*no_grad"):

@@ -7,12 +7,13 @@ from ..tensor import Tensor
 class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index):
-        ctx.index, ctx.in_shape = index, x.shape
+        _save_index(ctx, index)
+        ctx.in_shape = x.shape
         return x[index]
 
     @staticmethod
     def backward(ctx, g):
-        return IndexAdd.apply(g, index=ctx.index, shape=ctx.in_shape)
+        return IndexAdd.apply(g, index=_saved_index(ctx), shape=ctx.in_shape)
 
 
 class IndexAdd(Function):
@@ -20,7 +21,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, g, index, shape):
-        ctx.index = index
+        _save_index(ctx, index)
         out = ctx.xp.zeros(shape, dtype=g.dtype)
         if _is_basic(index):
             out[index] = g
@@ -30,7 +31,21 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return GetItem.apply(gg, index=ctx.index)
+        return GetItem.apply(gg, index=_saved_index(ctx))
+
+
+_ARRAY = object()  # where an index array stood in ctx.index
+
+
+def _save_index(ctx, index):
+    """The index arrays (integer or bool) go through save_for_backward, the rest stays on ctx."""
+    ctx.save_for_backward(*(p for p in index if hasattr(p, "shape")))
+    ctx.index = tuple(_ARRAY if hasattr(p, "shape") else p for p in index)
+
+
+def _saved_index(ctx):
+    arrays = iter(ctx.saved_arrays)
+    return tuple(next(arrays) if p is _ARRAY else p for p in ctx.index)
 
 
 def _is_basic(index):
