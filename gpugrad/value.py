@@ -24,8 +24,7 @@ class Value:
 
     @data.setter
     def data(self, value):
-        self.t._data[...] = value
-        self.t._version.value += 1
+        self.t._assign(value)
 
     @property
     def grad(self):
