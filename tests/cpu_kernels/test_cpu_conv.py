@@ -1,4 +1,5 @@
-"""CPU conv kernels against the float64 definitions, the adjoint identity and seed 000's formulas."""
+"""CPU conv kernels against the float64 definitions, the adjoint identity and the formulas of
+adamtiger/autograd's derivation of the convolution gradients."""
 import numpy as np
 import pytest
 from hypothesis import example, given
@@ -81,8 +82,8 @@ def test_adjoint(case):
 
 @SETTINGS
 @given(conv_cases().filter(lambda c: c["groups"] == 1))
-def test_wgrad_is_seed_dilated_convolution(case):
-    """Seed 000: dW = Conv(X with batch<->channel, G with batch<->channel, stride'=dilation,
+def test_wgrad_is_the_dilated_convolution_of_adamtiger_autograd(case):
+    """adamtiger/autograd: dW = Conv(X with batch<->channel, G with batch<->channel, stride'=dilation,
     dilation'=stride), cropped to the kernel size, with batch<->channel swapped back."""
     x, w, gy = _problem(case, np.float64)
     (sh, sw), padding, (dh, dw) = _args(case)
@@ -95,8 +96,8 @@ def test_wgrad_is_seed_dilated_convolution(case):
 
 @SETTINGS
 @given(conv_cases().filter(lambda c: c["groups"] == 1))
-def test_dgrad_is_seed_convolution_of_dilated_padded_g(case):
-    """Seed 000: dX = Conv(Pad(G dilated by stride), Rot180(W with f<->c), stride 1, dilation d),
+def test_dgrad_is_adamtiger_autograd_convolution_of_dilated_padded_g(case):
+    """adamtiger/autograd: dX = Conv(Pad(G dilated by stride), Rot180(W with f<->c), stride 1, dilation d),
     read from the padding offset, zero-extended on the bottom/right to X's shape."""
     x, w, gy = _problem(case, np.float64)
     (sh, sw), (ph, pw), (dh, dw) = _args(case)

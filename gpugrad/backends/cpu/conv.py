@@ -155,7 +155,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
 
 
 def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
-    """dL/dW by seed 000's dilated weight-gradient convolution.
+    """dL/dW by the dilated weight-gradient convolution of adamtiger/autograd's derivation.
 
     gw[f, c, r] = sum_{b,i} X'[c, b, r*s' + i*d' - p] * G'[f, b, i] with X' = x (batch <-> channel),
     G' = gy (batch <-> channel), stride s' = dilation, dilation d' = stride, and the effective
