@@ -196,18 +196,25 @@ def test_in_place_through_a_view_detected():
         out.backward()
 
 
+def _op_keeping_an_array(op):
+    """(out, kept): the output of `op` on a fresh x and the index/condition tensor it keeps."""
+    import gpugrad.nn.functional as F
+    x = gpugrad.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 6)), requires_grad=True)
+    if op == "getitem":
+        kept = gpugrad.tensor([0, 0])
+        return x[kept], kept
+    if op == "max":
+        return x.max(3)
+    if op == "max_pool2d":
+        return F.max_pool2d(x, 2, return_indices=True)
+    kept = x.detach() > 0
+    return gpugrad.where(kept, x, 2 * x), kept
+
+
 @pytest.mark.parametrize("op", ["max", "max_pool2d", "where"])
 def test_in_place_change_of_saved_indices_or_condition_detected(op):
     """Indices and conditions kept for backward are checked like any saved tensor."""
-    import gpugrad.nn.functional as F
-    x = gpugrad.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 6)), requires_grad=True)
-    if op == "max":
-        out, kept = x.max(3)
-    elif op == "max_pool2d":
-        out, kept = F.max_pool2d(x, 2, return_indices=True)
-    else:
-        kept = x.detach() > 0
-        out = gpugrad.where(kept, x, 2 * x)
+    out, kept = _op_keeping_an_array(op)
     assert not kept.requires_grad
     out.sum().backward(retain_graph=True)  # unchanged: fine
     kept[0, 0, 0] = kept[0, 0, 1]
@@ -219,19 +226,7 @@ def test_in_place_change_of_saved_indices_or_condition_detected(op):
 def test_arrays_kept_for_backward_are_freed_after_it(op):
     import gc
     import weakref
-
-    import gpugrad.nn.functional as F
-    x = gpugrad.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 6)), requires_grad=True)
-    if op == "getitem":
-        kept = gpugrad.tensor([0, 0])
-        out = x[kept]
-    elif op == "max":
-        out, kept = x.max(3)
-    elif op == "max_pool2d":
-        out, kept = F.max_pool2d(x, 2, return_indices=True)
-    else:
-        kept = x.detach() > 0
-        out = gpugrad.where(kept, x, 2 * x)
+    out, kept = _op_keeping_an_array(op)
     alive = weakref.ref(kept._data)
     del kept
     out.sum().backward()
