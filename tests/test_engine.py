@@ -211,13 +211,14 @@ def _op_keeping_an_array(op):
     return gpugrad.where(kept, x, 2 * x), kept
 
 
-@pytest.mark.parametrize("op", ["max", "max_pool2d", "where"])
+@pytest.mark.parametrize("op", ["getitem", "max", "max_pool2d", "where"])
 def test_in_place_change_of_saved_indices_or_condition_detected(op):
     """Indices and conditions kept for backward are checked like any saved tensor."""
     out, kept = _op_keeping_an_array(op)
     assert not kept.requires_grad
     out.sum().backward(retain_graph=True)  # unchanged: fine
-    kept[0, 0, 0] = kept[0, 0, 1]
+    flat = kept.reshape(-1)  # a view: it shares kept's version counter
+    flat[0] = flat[1]
     with pytest.raises(RuntimeError, match="in-place"):
         out.sum().backward()
 
