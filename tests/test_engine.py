@@ -254,6 +254,16 @@ def test_extra_outputs_must_be_declared_non_differentiable():
     with pytest.raises(RuntimeError, match="TwoOutputs.forward returned 2 outputs.*mark_non_differentiable"):
         TwoOutputs.apply(x, mark=False)
 
+    class MarksItsOutput(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x * 2
+            ctx.mark_non_differentiable(out)
+            return out
+
+    with pytest.raises(RuntimeError, match="MarksItsOutput.forward marked its first output.*differentiable = False"):
+        MarksItsOutput.apply(x)
+
 
 def test_in_place_on_tensor_requiring_grad_refused():
     x = gpugrad.ones(3, requires_grad=True)

@@ -42,6 +42,9 @@ class Function:
         if any(not any(e is m for m in ctx._non_differentiable) for e in extras):
             raise RuntimeError(f"{cls.__name__}.forward returned {len(result)} outputs: declare each one "
                                "after the first with ctx.mark_non_differentiable")
+        if any(out_arr is m for m in ctx._non_differentiable):
+            raise RuntimeError(f"{cls.__name__}.forward marked its first output non-differentiable; "
+                               "a Function without a differentiable output sets differentiable = False")
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
                            version=None if cls.changes_device else _shared_version(ctx.xp, out_arr, inputs))
