@@ -133,17 +133,29 @@ def _conv_dgrad(rng, dtype):
 
 
 POOL = ((3, 2), (2, 1), (1, 1), (1, 2), True)
+XENT = (-100, 0.1)  # ignore_index, label_smoothing
 
 
-def _pooled(rng, dtype):
-    x = rng.integers(-3, 4, (2, 3, 8, 5)).astype(dtype)  # ties
-    return x, ref.maxpool2d_fwd_ref(x, *POOL)
+def _pool_input(rng, dtype):
+    return rng.integers(-3, 4, (2, 3, 8, 5)).astype(dtype)  # small integers: ties
+
+
+def _maxpool2d_bwd(rng, dtype):
+    x = _pool_input(rng, dtype)
+    y, argmax = ref.maxpool2d_fwd_ref(x, *POOL)
+    return _normal(rng, y.shape, dtype), argmax, x.shape
 
 
 def _logits(rng, dtype):
     logits, target = 3 * _normal(rng, (5, 37), dtype), rng.integers(0, 37, 5)
-    target[2] = -100
+    target[2] = XENT[0]
     return logits, target
+
+
+def _softmax_xent_bwd(rng, dtype):
+    logits, target = _logits(rng, dtype)
+    lse = ref.softmax_xent_fwd_ref(logits, target, *XENT)[1].astype(dtype)
+    return logits, target, lse, _normal(rng, 5, dtype), *XENT
 
 
 CASES = {
@@ -154,13 +166,10 @@ CASES = {
     "conv_dgrad_direct": _conv_dgrad,
     "gelu_fwd": lambda rng, dtype: (3 * _normal(rng, (5, 41), dtype), "none"),
     "gelu_bwd": lambda rng, dtype: (3 * _normal(rng, (5, 41), dtype), _normal(rng, (5, 41), dtype), "tanh"),
-    "maxpool2d_fwd": lambda rng, dtype: (_pooled(rng, dtype)[0], *POOL),
-    "maxpool2d_bwd": lambda rng, dtype: (lambda x, yarg: (_normal(rng, yarg[0].shape, dtype), yarg[1], x.shape))(
-        *_pooled(rng, dtype)),
-    "softmax_xent_fwd": lambda rng, dtype: (*_logits(rng, dtype), -100, 0.1),
-    "softmax_xent_bwd": lambda rng, dtype: (lambda logits, target: (
-        logits, target, ref.softmax_xent_fwd_ref(logits, target, -100, 0.1)[1].astype(dtype),
-        _normal(rng, 5, dtype), -100, 0.1))(*_logits(rng, dtype)),
+    "maxpool2d_fwd": lambda rng, dtype: (_pool_input(rng, dtype), *POOL),
+    "maxpool2d_bwd": _maxpool2d_bwd,
+    "softmax_xent_fwd": lambda rng, dtype: (*_logits(rng, dtype), *XENT),
+    "softmax_xent_bwd": _softmax_xent_bwd,
 }
 
 
