@@ -1,6 +1,7 @@
 """Train a small dense network of gpugrad.Value scalars on two interleaving moons.
 
-Every weight is a `gpugrad.Value` (micrograd's scalar API, seed 004) running on gpugrad's one
+Every weight is a `gpugrad.Value` (micrograd's scalar API, as in ToyGrad's "Explanation of the
+AutoGrad Algorithm") running on gpugrad's one
 Tensor autograd engine. The network is 2 -> 8 -> 8 -> 1 with tanh hidden units, trained
 with a hinge loss by plain per-sample SGD; it prints the loss of each epoch and the final
 accuracy on the training set.

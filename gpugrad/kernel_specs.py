@@ -1,23 +1,53 @@
-"""Which CUDA kernels exist, how they are instantiated, and with which NVRTC options.
+"""Every kernel function, one row each: its CUDA files, CPU function, reference and benchmark.
 
-The CUDA backend, the emulator tests and the compile gate all read this table, so the gate
-compiles exactly what the runtime hands to CuPy.
+A row names a function of the kernel interface (gpugrad.backends.kernel_interface) or one of
+its routes (gpugrad.backends.algorithms). The CUDA backend compiles what the rows list, the
+compile gate compiles the same, and the tests in tests/kernels/ check each row against the
+backends and run each function against its reference. Adding a kernel is: write it, add its
+row here, add its test case (tests/kernels/test_kernel_specs.py says where).
 """
-
+from dataclasses import dataclass
 from pathlib import Path
 
-DTYPES = ("float", "double")
+DTYPES = ("float", "double")  # what a templated kernel ("name<T>") is instantiated for
 
-# file -> (templated kernels, instantiated for DTYPES; float-only kernels)
-KERNEL_FILES = {
-    "im2col.cu": (("im2col", "im2col_rows"), ()),
-    "col2im.cu": (("col2im",), ()),
-    "conv_wgrad.cu": (("conv_wgrad",), ()),
-    "conv_dgrad.cu": (("conv_dgrad",), ()),
-    "gelu.cu": (("gelu_fwd", "gelu_bwd"), ("gelu_fwd_f4", "gelu_bwd_f4")),
-    "maxpool.cu": (("maxpool2d_fwd", "maxpool2d_bwd"), ()),
-    "softmax_xent.cu": (("softmax_xent_fwd", "softmax_xent_bwd"), ()),
-}
+
+@dataclass(frozen=True)
+class KernelSpec:
+    name: str        # the function on ctx.kernels: an interface function or a route
+    cuda: dict       # .cu file in kernels/ -> the __global__ kernels it launches from there
+                     # ("k<T>": templated, instantiated for DTYPES; "k": one plain kernel)
+    cpu: str | None  # "module.function" in gpugrad.backends.cpu; None for a CUDA-only route
+    reference: str   # plain float64 version in gpugrad.backends.cpu.reference
+    bench: str       # its row builder in benchmarks/ ("module.function")
+
+
+KERNELS = (
+    KernelSpec("conv2d_forward", {"im2col.cu": ("im2col_rows<T>",)},
+               "conv.conv2d_forward", "conv2d_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv_wgrad", {"im2col.cu": ("im2col_rows<T>",)},
+               "conv.conv_wgrad", "conv_wgrad_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv_wgrad_direct", {"conv_wgrad.cu": ("conv_wgrad<T>",)},
+               None, "conv_wgrad_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv_dgrad", {"col2im.cu": ("col2im<T>",)},
+               "conv.conv_dgrad", "conv_dgrad_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv_dgrad_direct", {"conv_dgrad.cu": ("conv_dgrad<T>",)},
+               None, "conv_dgrad_ref", "kernel_rows.conv_row"),
+    KernelSpec("gelu_fwd", {"gelu.cu": ("gelu_fwd<T>", "gelu_fwd_f4")},
+               "gelu.gelu_fwd", "gelu_fwd_ref", "kernel_rows.gelu_row"),
+    KernelSpec("gelu_bwd", {"gelu.cu": ("gelu_bwd<T>", "gelu_bwd_f4")},
+               "gelu.gelu_bwd", "gelu_bwd_ref", "kernel_rows.gelu_row"),
+    KernelSpec("maxpool2d_fwd", {"maxpool.cu": ("maxpool2d_fwd<T>",)},
+               "pool.maxpool2d_fwd", "maxpool2d_fwd_ref", "kernel_rows.maxpool_row"),
+    KernelSpec("maxpool2d_bwd", {"maxpool.cu": ("maxpool2d_bwd<T>",)},
+               "pool.maxpool2d_bwd", "maxpool2d_bwd_ref", "kernel_rows.maxpool_row"),
+    KernelSpec("softmax_xent_fwd", {"softmax_xent.cu": ("softmax_xent_fwd<T>",)},
+               "softmax_xent.softmax_xent_fwd", "softmax_xent_fwd_ref", "kernel_rows.xent_row"),
+    KernelSpec("softmax_xent_bwd", {"softmax_xent.cu": ("softmax_xent_bwd<T>",)},
+               "softmax_xent.softmax_xent_bwd", "softmax_xent_bwd_ref", "kernel_rows.xent_row"),
+)
+SPECS = {spec.name: spec for spec in KERNELS}
+KERNEL_FILES = tuple(sorted({f for spec in KERNELS for f in spec.cuda}))
 
 
 def kernel_dir():
@@ -34,9 +64,11 @@ def kernel_dir():
 
 
 def name_expressions(filename):
-    """Every kernel instantiation of `filename`, as CuPy's name_expressions (e.g. "im2col<float>")."""
-    templated, plain = KERNEL_FILES[filename]
-    return [f"{k}<{t}>" for k in templated for t in DTYPES] + list(plain)
+    """Every kernel instantiation of `filename`, as CuPy's name_expressions (e.g. "im2col_rows<float>")."""
+    names = dict.fromkeys(k for spec in KERNELS for k in spec.cuda.get(filename, ()))
+    if not names:
+        raise KeyError(f"no row of gpugrad/kernel_specs.py lists kernels/{filename}")
+    return [e for k in names for e in ([k.replace("<T>", f"<{t}>") for t in DTYPES] if k.endswith("<T>") else [k])]
 
 
 def nvrtc_options(directory=None):

@@ -126,6 +126,26 @@ class Tensor:
         from .autograd.functional import backward
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
+    # --- in-place changes: the only writes to _data outside ops' forwards and the backends ---
+    def _bump_version(self):
+        """Count an in-place change of the data, so backward refuses copies saved before it."""
+        self._version.value += 1
+
+    def _assign(self, value):
+        """Overwrite every element with `value` (an array or a scalar), as one in-place change."""
+        self._data[...] = value
+        self._bump_version()
+
+    def _accumulate(self, arr):
+        """Add `arr` (same shape, dtype and device) in place: gradient accumulation."""
+        self._data += arr
+        self._bump_version()
+
+    def _set_storage(self, other):
+        """Take over `other`'s array and device, in place (Module.to moving a parameter)."""
+        self._data, self.device = other._data, other.device
+        self._bump_version()
+
     # --- leaving gpugrad --------------------------------------------------------------
     def numpy(self):
         """A NumPy copy on the host (never shares memory)."""

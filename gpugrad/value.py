@@ -1,4 +1,5 @@
-"""Value: the scalar front end of seed 004 (micrograd's API) on the same Tensor engine.
+"""Value: the scalar front end (the Value engine of ToyGrad's "Explanation of the AutoGrad
+Algorithm", micrograd's API) on the same Tensor engine.
 
 A Value wraps a 0-d float64 tensor; `.data` and `.grad` read as Python floats. There is no
 second engine: arithmetic builds Tensor graph nodes and `.backward()` runs the shared one.
@@ -24,8 +25,7 @@ class Value:
 
     @data.setter
     def data(self, value):
-        self.t._data[...] = value
-        self.t._version.value += 1
+        self.t._assign(value)
 
     @property
     def grad(self):

@@ -1,10 +1,10 @@
-// col2im.cu: fold columns back onto the NCHW input, the adjoint of im2col, in gather form.
+// col2im.cu: fold columns back onto the NCHW input, the adjoint of im2col_rows, in gather form.
 //
 //   gx[n][c][h][w] = sum over taps (kh, kw) with h + PH - kh*DH = oh*SH and
 //                    w + PW - kw*DW = ow*SW inside (OH, OW) of
 //                    cols[((c*KH + kh)*KW + kw)*row_stride + n*batch_stride + oh*OW + ow]
 //
-// The strides cover both column layouts: im2col's (N, C*KH*KW, OH*OW) has row_stride OH*OW and
+// The strides cover both column layouts: per sample (N, C*KH*KW, OH*OW) has row_stride OH*OW and
 // batch_stride C*KH*KW*OH*OW; im2col_rows' (C*KH*KW, N, OH*OW) has row_stride N*OH*OW and
 // batch_stride OH*OW.  With cols = W^T @ gy this is the convolution's input gradient.
 // One thread per gx element gathers its sum, so no atomics are needed and every element is

@@ -1,11 +1,11 @@
-// conv_wgrad.cu: the weight gradient of a 2-D convolution as a direct kernel (seed 000).
+// conv_wgrad.cu: the weight gradient of a 2-D convolution as a direct kernel.
 //
 //   gw[f][c][kh][kw] = sum_{n,oh,ow} gy[n][f][oh][ow] * x[n][g*Cg + c][kh*DH + oh*SH - PH][kw*DW + ow*SW - PW]
 //
-// Read as seed 000 does, this is itself a convolution: its input is x with batch and channel
-// swapped, its filters are gy with batch and filter swapped (the batch is the reduced "channel"
-// axis), its stride is the forward dilation and its dilation the forward stride, and its
-// output is cropped to the kernel extent (KH, KW).  Each block computes one output element
+// Read as adamtiger/autograd's derivation of the convolution gradients does, this is itself a
+// convolution: its input is x with batch and channel swapped, its filters are gy with batch and
+// filter swapped (the batch is the reduced "channel" axis), its stride is the forward dilation
+// and its dilation the forward stride, and its output is cropped to the kernel extent (KH, KW).  Each block computes one output element
 // of that convolution, reducing its N*OH*OW taps across the block.
 #include "common.cuh"
 

@@ -10,25 +10,9 @@ __device__ __forceinline__ T gg_im2col_tap(const T* __restrict__ x, long long nc
     return (h >= 0 && h < H && w >= 0 && w < W) ? x[(nc * H + h) * W + w] : T(0);
 }
 
-// cols[n][(c*KH + kh)*KW + kw][oh*OW + ow] = x[n][c][oh*SH - PH + kh*DH][ow*SW - PW + kw*DW],
-// zero where that position lies in the padding.  One thread per column element (grid-stride),
-// so consecutive threads write consecutive ow.  total = N*C*KH*KW*OH*OW.
-template <typename T>
-__global__ void im2col(const T* __restrict__ x, T* __restrict__ cols, int H, int W,
-                       int KH, int KW, int OH, int OW, int SH, int SW, int PH, int PW, int DH,
-                       int DW, long long total) {
-    for (long long i = gg_thread_index(); i < total; i += gg_grid_threads()) {
-        long long r = i;
-        const int ow = r % OW; r /= OW;
-        const int oh = r % OH; r /= OH;
-        const int kw = r % KW; r /= KW;
-        const int kh = r % KH; r /= KH;  // r is now n*C + c
-        cols[i] = gg_im2col_tap(x, r, H, W, kh, kw, oh, ow, SH, SW, PH, PW, DH, DW);
-    }
-}
-
-// The same columns with the batch moved inside the rows, the layout the CUDA backend's GEMMs
-// want: cols[(c*KH + kh)*KW + kw][n][oh*OW + ow].  Each row (c, kh, kw) is then one
+// cols[(c*KH + kh)*KW + kw][n][oh*OW + ow] = x[n][c][oh*SH - PH + kh*DH][ow*SW - PW + kw*DW],
+// zero where that position lies in the padding: the columns with the batch inside the rows,
+// the layout the CUDA backend's GEMMs want.  Each row (c, kh, kw) is then one
 // N*OH*OW-long operand row, so a convolution over the whole batch is a single GEMM per group.
 // One thread per element, consecutive threads write consecutive ow.  total = C*KH*KW*N*OH*OW.
 template <typename T>

@@ -332,3 +332,14 @@ def test_gpugrad_bench_runs_installed(tmp_path):
     bad = subprocess.run([sys.executable, "-c", code, "bench", "--reps", "0"], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr == "gpugrad bench: error: --reps must be at least 1, got 0\n"
+
+
+def test_every_kernel_row_names_a_benchmark_builder_that_exists():
+    """kernel_specs names each kernel's row builder by string (the package may not import
+    benchmarks); the string must resolve, or the row silently has no benchmark."""
+    import importlib
+
+    from gpugrad.kernel_specs import KERNELS
+    for spec in KERNELS:
+        module, _, name = spec.bench.rpartition(".")
+        assert callable(getattr(importlib.import_module(f"benchmarks.{module}"), name, None)), spec

@@ -137,3 +137,44 @@ def test_conv_dtype_errors():
         F.conv2d(gpugrad.randn(1, 1, 3, 3), gpugrad.randn(2, 1, 2, 2), gpugrad.randn(3))
     with pytest.raises(ValueError, match="larger than the padded input"):
         F.max_pool2d(gpugrad.randn(1, 1, 2, 2), 3)
+
+
+ROUTE_SETS = [dict(conv_wgrad="gemm", conv_dgrad="direct"), dict(conv_wgrad="direct", conv_dgrad="gemm"),
+              dict(conv_wgrad="direct", conv_dgrad="direct")]
+
+
+@pytest.mark.parametrize("forced", ROUTE_SETS)
+def test_conv_routes_on_cuda(forced, rng, monkeypatch):
+    """Every route of gpugrad.backends.algorithms is reachable from conv2d and conv_transpose2d,
+    passes gradcheck and gradgradcheck on cuda, and really runs when forced."""
+    from gpugrad.backends import algorithms
+    from gpugrad.backends.cuda.kernels import KernelSet
+    calls = []
+    for name in ("conv_wgrad", "conv_dgrad"):
+        for route in algorithms.ROUTES[name]:
+            fname = algorithms.function_name(name, route)
+            original = getattr(KernelSet, fname)
+            monkeypatch.setattr(KernelSet, fname, lambda self, *a, _f=original, _n=fname: calls.append(_n) or _f(self, *a))
+    x = gpugrad.tensor(rng.standard_normal((1, 4, 5, 4)), requires_grad=True, device="cuda")
+    w = gpugrad.tensor(rng.standard_normal((6, 2, 3, 2)), requires_grad=True, device="cuda")
+    xt = gpugrad.tensor(rng.standard_normal((1, 4, 3, 2)), requires_grad=True, device="cuda")
+    wt = gpugrad.tensor(rng.standard_normal((4, 3, 3, 2)), requires_grad=True, device="cuda")
+    kw = dict(stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+    with algorithms.use_route(**forced):
+        assert gradcheck(lambda x, w: F.conv2d(x, w, **kw), (x, w))
+        assert gradgradcheck(lambda x, w: F.conv2d(x, w, **kw), (x, w))
+        assert gradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2, groups=2), (xt, wt))
+    assert set(calls) == {algorithms.function_name(n, r) for n, r in forced.items()}
+    calls.clear()
+    F.conv2d(x, w, **kw).sum().backward()
+    assert set(calls) == {"conv_wgrad", "conv_dgrad"}  # the defaults again outside the block
+
+
+def test_use_route_rejects_unknown_routes():
+    from gpugrad.backends import algorithms
+    with pytest.raises(ValueError, match="conv_wgrad has no route 'fft'"):
+        with algorithms.use_route(conv_wgrad="fft"):
+            pass
+    with pytest.raises(ValueError, match="'gelu_fwd' has no alternative routes"):
+        with algorithms.use_route(gelu_fwd="direct"):
+            pass

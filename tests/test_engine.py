@@ -196,6 +196,75 @@ def test_in_place_through_a_view_detected():
         out.backward()
 
 
+def _op_keeping_an_array(op):
+    """(out, kept): the output of `op` on a fresh x and the index/condition tensor it keeps."""
+    import gpugrad.nn.functional as F
+    x = gpugrad.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 6)), requires_grad=True)
+    if op == "getitem":
+        kept = gpugrad.tensor([0, 0])
+        return x[kept], kept
+    if op == "max":
+        return x.max(3)
+    if op == "max_pool2d":
+        return F.max_pool2d(x, 2, return_indices=True)
+    kept = x.detach() > 0
+    return gpugrad.where(kept, x, 2 * x), kept
+
+
+@pytest.mark.parametrize("op", ["getitem", "max", "max_pool2d", "where"])
+def test_in_place_change_of_saved_indices_or_condition_detected(op):
+    """Indices and conditions kept for backward are checked like any saved tensor."""
+    out, kept = _op_keeping_an_array(op)
+    assert not kept.requires_grad
+    out.sum().backward(retain_graph=True)  # unchanged: fine
+    flat = kept.reshape(-1)  # a view: it shares kept's version counter
+    flat[0] = flat[1]
+    with pytest.raises(RuntimeError, match="in-place"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("op", ["getitem", "max", "max_pool2d", "where"])
+def test_arrays_kept_for_backward_are_freed_after_it(op):
+    import gc
+    import weakref
+    out, kept = _op_keeping_an_array(op)
+    alive = weakref.ref(kept._data)
+    del kept
+    out.sum().backward()
+    gc.collect()
+    assert alive() is None and out.grad_fn is not None
+
+
+def test_extra_outputs_must_be_declared_non_differentiable():
+    class TwoOutputs(autograd.Function):
+        @staticmethod
+        def forward(ctx, x, mark):
+            mask = x > 0
+            if mark:
+                ctx.mark_non_differentiable(mask)
+            return x * 2, mask
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = gpugrad.ones(3, requires_grad=True)
+    out, mask = TwoOutputs.apply(x, mark=True)
+    assert out.requires_grad and not mask.requires_grad
+    with pytest.raises(RuntimeError, match="TwoOutputs.forward returned 2 outputs.*mark_non_differentiable"):
+        TwoOutputs.apply(x, mark=False)
+
+    class MarksItsOutput(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x * 2
+            ctx.mark_non_differentiable(out)
+            return out
+
+    with pytest.raises(RuntimeError, match="MarksItsOutput.forward marked its first output.*differentiable = False"):
+        MarksItsOutput.apply(x)
+
+
 def test_in_place_on_tensor_requiring_grad_refused():
     x = gpugrad.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="add_.*no_grad"):

@@ -1,4 +1,5 @@
-"""gpugrad.Value, the scalar front end (seed 004, micrograd's API) on the shared Tensor engine.
+"""gpugrad.Value, the scalar front end (micrograd's API, the Value engine of ToyGrad's
+"Explanation of the AutoGrad Algorithm") on the shared Tensor engine.
 
 micrograd's two classic tests (compared with PyTorch when importable, and always with the hand
 values micrograd's own test suite asserts), each operator's gradient against its hand

@@ -111,8 +111,7 @@ def _accumulate(t, g, create_graph):
     elif t.grad is None:
         t.grad = Tensor._make(g._data.copy(), t.device)
     else:
-        t.grad._data += g._data
-        t.grad._version.value += 1
+        t.grad._accumulate(g._data)
 
 
 def _no_double_backward(grad, node):

@@ -28,8 +28,9 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays and record a node if any input needs a gradient.
 
-        A forward that returns a tuple gives (differentiable output, *non-differentiable extras),
-        e.g. max's values and indices; apply then returns a tuple of Tensors too.
+        A forward may return a tuple (output, *extras) whose extras it declared with
+        ctx.mark_non_differentiable, e.g. max's values and indices; apply then returns a
+        tuple of Tensors too.
         """
         from ..tensor import Tensor
         dev = _common_device(cls, inputs)
@@ -38,14 +39,19 @@ class Function:
         arrays = tuple(t._data for t in inputs)
         result = cls.forward(ctx, *arrays, **params)
         out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
+        if any(not any(e is m for m in ctx._non_differentiable) for e in extras):
+            raise RuntimeError(f"{cls.__name__}.forward returned {len(result)} outputs: declare each one "
+                               "after the first with ctx.mark_non_differentiable")
+        if any(out_arr is m for m in ctx._non_differentiable):
+            raise RuntimeError(f"{cls.__name__}.forward marked its first output non-differentiable; "
+                               "a Function without a differentiable output sets differentiable = False")
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
                            version=None if cls.changes_device else _shared_version(ctx.xp, out_arr, inputs))
+        extras = tuple(Tensor._make(e, out_dev) for e in extras)
         if record:
-            ctx._record(inputs, arrays, out)
-        if extras:
-            return (out,) + tuple(Tensor._make(e, out_dev) for e in extras)
-        return out
+            ctx._record(inputs, arrays, out, extras)
+        return (out,) + extras if extras else out
 
 
 def _shared_version(xp, out, inputs):
@@ -76,6 +82,7 @@ class Node:
         self.xp = self.backend.xp
         self.needs_input_grad = needs_input_grad
         self._to_save = ()
+        self._non_differentiable = ()
         self._saved = None
         self.released = False
         self.retained = None  # weak reference to the output when .retain_grad() was called
@@ -93,10 +100,17 @@ class Node:
 
     def save_for_backward(self, *arrays):
         """Keep these arrays for backward. Inputs and the output (the very array forward
-        returns) come back as tensors in the graph; any other array comes back as a constant."""
+        returns) come back as tensors in the graph, non-differentiable outputs as those
+        tensors, all three checked against in-place changes; any other array comes back as a
+        constant. All are freed after backward (unless retain_graph)."""
         self._to_save = arrays
 
-    def _record(self, inputs, arrays, out):
+    def mark_non_differentiable(self, *arrays):
+        """Declare outputs of forward after the first (indices, masks) that carry no gradient;
+        apply returns them as tensors that never require grad (PyTorch's name)."""
+        self._non_differentiable = arrays
+
+    def _record(self, inputs, arrays, out, extras=()):
         self.next_edges = tuple(
             (t.grad_fn if t.grad_fn is not None else t) if need else None
             for t, need in zip(inputs, self.needs_input_grad))
@@ -112,10 +126,12 @@ class Node:
                 saved.append(("in", inputs[idx], inputs[idx]._version.value))
             elif a is out._data:
                 saved.append(("out", a, out._version.value))
+            elif (extra := next((e for e in extras if a is e._data), None)) is not None:
+                saved.append(("extra", extra, extra._version.value))  # a non-differentiable output
             else:
                 saved.append(("const", a, 0))
         self._saved = saved
-        del self._to_save
+        del self._to_save, self._non_differentiable
 
     @property
     def saved_tensors(self):
@@ -128,7 +144,7 @@ class Node:
                 "first backward() if you need to call it twice")
         result = []
         for kind, obj, version in self._saved:
-            if kind == "in":
+            if kind in ("in", "extra"):
                 _check_version(self, obj._version.value, version, obj.shape)
                 result.append(obj)
             elif kind == "out":

@@ -3,7 +3,8 @@
 The engine and the ops never import NumPy-only or CuPy-only code: they ask a tensor's
 backend for `xp` (Chainer's get_array_module idea) and for `kernels`, the narrow set of
 hand-written kernels (conv, gelu, pooling, softmax-cross-entropy) each device implements
-with the same signatures. Differences between devices (host copies, scatter-add, random
+with the signatures declared in kernel_interface.py; where a device has alternatives for one,
+algorithms.py picks which runs. Differences between devices (host copies, scatter-add, random
 generators, which GPU is current) stay inside the Backend classes.
 """
 import importlib

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..user_cache import user_cache_dir
+
 INCLUDE_DIR = Path(__file__).parent / "include"
 GUARD_BYTES = 4096  # poisoned bytes on each side of every array argument
 _SANITIZE_FLAGS = {
@@ -64,9 +66,9 @@ def thread_order(order):
 
 
 def cache_dir():
-    """Where compiled modules live: $GPUGRAD_EMU_CACHE or ~/.cache/gpugrad/emu."""
-    default = Path.home() / ".cache" / "gpugrad" / "emu"
-    return Path(os.environ.get("GPUGRAD_EMU_CACHE", default))
+    """Where compiled modules live: $GPUGRAD_EMU_CACHE, else emu/ in the user's cache directory
+    (gpugrad.user_cache: $XDG_CACHE_HOME/gpugrad or ~/.cache/gpugrad)."""
+    return Path(os.environ.get("GPUGRAD_EMU_CACHE") or user_cache_dir("emu"))
 
 
 def _rewrite_dynamic_shared(source):

@@ -293,5 +293,4 @@ def _move(t, dev, dt):
     if dt is not None and t.dtype.kind == "f":
         new = new.to(dt)
     if new is not t:
-        t._data, t.device = new._data, new.device
-        t._version.value += 1
+        t._set_storage(new)

@@ -25,5 +25,4 @@ def zero_grads(params, set_to_none=True):
             if set_to_none:
                 p.grad = None
             else:
-                p.grad._data[...] = 0
-                p.grad._version.value += 1
+                p.grad._assign(0)

@@ -1,4 +1,5 @@
-"""conv2d and conv_transpose2d on the backend's three conv kernels (seed 000).
+"""conv2d and conv_transpose2d on the backend's three conv kernels, with the gradients of
+adamtiger/autograd's derivation of the convolution gradients.
 
 With Y = conv(X, W):
 - dL/dX is the transposed convolution of G with W (`conv_dgrad`, gather form);
@@ -6,9 +7,11 @@ With Y = conv(X, W):
   stride and dilation trading places, cropped to the kernel (`conv_wgrad`).
 The three kernels are bilinear in their two tensor operands, so each one's backward is made of
 the other two: conv2d, conv_transpose2d and both gradients are differentiable any number of
-times, and the op code is the same on every device.
+times, and the op code is the same on every device. Which implementation (route) computes each
+kernel is chosen in gpugrad.backends.algorithms.
 """
 from ..autograd import Function
+from ..backends import algorithms
 from ..backends.conv_params import check_conv2d_args, normalize_pair
 from .join import pad as pad_op
 
@@ -20,7 +23,7 @@ class Conv(Function):
     def forward(ctx, x, w, params):
         ctx.save_for_backward(x, w)
         ctx.params = params  # (stride, padding, dilation, groups)
-        return ctx.kernels.conv2d_forward(x, w, *params)
+        return algorithms.run(ctx.kernels, "conv2d_forward", x, w, *params)
 
     @staticmethod
     def backward(ctx, g):
@@ -37,7 +40,7 @@ class ConvDgrad(Function):
     def forward(ctx, g, w, x_shape, params):
         ctx.save_for_backward(g, w)
         ctx.params = params
-        return ctx.kernels.conv_dgrad(g, w, tuple(x_shape), *params)
+        return algorithms.run(ctx.kernels, "conv_dgrad", g, w, tuple(x_shape), *params)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -48,13 +51,13 @@ class ConvDgrad(Function):
 
 
 class ConvWgrad(Function):
-    """gw = conv_wgrad(x, g): seed 000's dilated weight-gradient convolution."""
+    """gw = conv_wgrad(x, g): the dilated weight-gradient convolution."""
 
     @staticmethod
     def forward(ctx, x, g, kernel, params):
         ctx.save_for_backward(x, g)
         ctx.params = params
-        return ctx.kernels.conv_wgrad(x, g, kernel[0], kernel[1], *params)
+        return algorithms.run(ctx.kernels, "conv_wgrad", x, g, kernel[0], kernel[1], *params)
 
     @staticmethod
     def backward(ctx, ggw):

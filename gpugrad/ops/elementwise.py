@@ -99,13 +99,14 @@ class Maximum(Function):
 class Where(Function):
     @staticmethod
     def forward(ctx, a, b, cond):
-        ctx.cond = cond
+        ctx.save_for_backward(cond)
         return ctx.xp.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        mask = ctx.cond.astype(g.dtype)
-        return g * mask, g * (1 - mask)
+        cond, = ctx.saved_arrays
+        mask = cond.astype(g.dtype)
+        return g * mask, g * (1 - mask), None
 
 
 class Compare(Function):
@@ -164,7 +165,7 @@ def where(condition, a, b):
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     if cond.device != a.device:
         raise RuntimeError(f"where: condition on {cond.device} but values on {a.device}")
-    return Where.apply(a, b, cond=cond._data)
+    return Where.apply(a, b, cond)
 
 
 def compare(a, b, op):

@@ -5,22 +5,29 @@ from ..tensor import Tensor
 
 
 class GetItem(Function):
+    """x[index]; the index's arrays are inputs (checked for in-place changes), the rest of the
+    index (ints, slices, None, ...) a template with _ARRAY where each array stands."""
+
     @staticmethod
-    def forward(ctx, x, index):
+    def forward(ctx, x, *arrays, index):
+        ctx.save_for_backward(*arrays)
         ctx.index, ctx.in_shape = index, x.shape
-        return x[index]
+        return x[_fill(index, arrays)]
 
     @staticmethod
     def backward(ctx, g):
-        return IndexAdd.apply(g, index=ctx.index, shape=ctx.in_shape)
+        arrays = ctx.saved_tensors
+        return (IndexAdd.apply(g, *arrays, index=ctx.index, shape=ctx.in_shape),) + (None,) * len(arrays)
 
 
 class IndexAdd(Function):
     """zeros(shape) with g added at `index`; repeated indices accumulate (the adjoint of GetItem)."""
 
     @staticmethod
-    def forward(ctx, g, index, shape):
+    def forward(ctx, g, *arrays, index, shape):
+        ctx.save_for_backward(*arrays)
         ctx.index = index
+        index = _fill(index, arrays)
         out = ctx.xp.zeros(shape, dtype=g.dtype)
         if _is_basic(index):
             out[index] = g
@@ -30,7 +37,16 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return GetItem.apply(gg, index=ctx.index)
+        arrays = ctx.saved_tensors
+        return (GetItem.apply(gg, *arrays, index=ctx.index),) + (None,) * len(arrays)
+
+
+_ARRAY = object()  # where an index array stands in an index template
+
+
+def _fill(template, arrays):
+    arrays = iter(arrays)
+    return tuple(next(arrays) if p is _ARRAY else p for p in template)
 
 
 def _is_basic(index):
@@ -58,12 +74,14 @@ def normalize_index(x, index, op="index"):
 
 
 def getitem(x, index):
+    given = {id(p._data): p for p in (index if isinstance(index, tuple) else (index,)) if isinstance(p, Tensor)}
     index = normalize_index(x, index)
     try:
         x._data[index]
     except IndexError as e:
         raise IndexError(f"index: {e} (tensor of shape {x.shape})") from None
-    return GetItem.apply(x, index=index)
+    tensors = [given[id(p)] if id(p) in given else Tensor._make(p, x.device) for p in index if hasattr(p, "shape")]
+    return GetItem.apply(x, *tensors, index=tuple(_ARRAY if hasattr(p, "shape") else p for p in index))
 
 
 __all__ = ["getitem", "normalize_index"]

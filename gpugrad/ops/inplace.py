@@ -36,7 +36,7 @@ def _apply(t, op, fn, other=None, strict=True):
     except ValueError:
         raise ValueError(f"{op}: value of shape {getattr(value, 'shape', ())} does not broadcast "
                          f"to the tensor's shape {t.shape}") from None
-    t._version.value += 1
+    t._bump_version()
     return t
 
 

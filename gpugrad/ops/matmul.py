@@ -1,7 +1,8 @@
 """matmul with NumPy's rules: 1-D operands promoted then squeezed, batch dims broadcast.
 
-dL/dA = G·Bᵀ and dL/dB = Aᵀ·G (seeds 000/001); a broadcast batch dim is summed back to the
-operand's shape by the engine, not here.
+dL/dA = G·Bᵀ and dL/dB = Aᵀ·G (adamtiger/autograd's tensor-notation derivation; Peter Vincent's
+"Auto-differentiation" notes); a broadcast batch dim is summed back to the operand's shape by
+the engine, not here.
 """
 import numpy as np
 

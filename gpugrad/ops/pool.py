@@ -11,12 +11,15 @@ class MaxPool(Function):
     @staticmethod
     def forward(ctx, x, params):
         y, argmax = ctx.kernels.maxpool2d_fwd(x, *params)
-        ctx.argmax, ctx.in_shape = argmax, x.shape
+        ctx.save_for_backward(argmax)
+        ctx.mark_non_differentiable(argmax)
+        ctx.in_shape = x.shape
         return y, argmax
 
     @staticmethod
     def backward(ctx, g):
-        return MaxUnpool.apply(g, argmax=ctx.argmax, shape=ctx.in_shape)
+        argmax, = ctx.saved_arrays
+        return MaxUnpool.apply(g, argmax=argmax, shape=ctx.in_shape)
 
 
 class MaxUnpool(Function):
@@ -24,15 +27,16 @@ class MaxUnpool(Function):
 
     @staticmethod
     def forward(ctx, g, argmax, shape):
-        ctx.argmax = argmax
+        ctx.save_for_backward(argmax)
         return ctx.kernels.maxpool2d_bwd(g, argmax, tuple(shape))
 
     @staticmethod
     def backward(ctx, gg):
+        argmax, = ctx.saved_arrays
         n, c = gg.shape[:2]
         flat = gg.reshape(n, c, -1)
         return flat[ctx.xp.arange(n)[:, None, None], ctx.xp.arange(c)[None, :, None],
-                    ctx.argmax.reshape(n, c, -1)].reshape(ctx.argmax.shape)
+                    argmax.reshape(n, c, -1)].reshape(argmax.shape)
 
 
 def _pool_params(op, x, kernel_size, stride, padding, dilation):

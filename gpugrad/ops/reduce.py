@@ -47,19 +47,22 @@ class MaxDim(Function):
 
     @staticmethod
     def forward(ctx, x, dim, keepdim, op):
-        idx = getattr(x, "arg" + op)(axis=dim, keepdims=True)
+        idx = getattr(x, "arg" + op)(axis=dim, keepdims=True).astype(dtypes.int64, copy=False)
         values = ctx.xp.take_along_axis(x, idx, axis=dim)
-        ctx.idx, ctx.dim, ctx.in_shape = idx, dim, x.shape
         if not keepdim:
             values, idx = values.squeeze(dim), idx.squeeze(dim)
-        return values, idx.astype(dtypes.int64)
+        ctx.save_for_backward(idx)
+        ctx.mark_non_differentiable(idx)
+        ctx.dim, ctx.in_shape = dim, x.shape
+        return values, idx
 
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
+        idx, = ctx.saved_arrays
         positions = xp.arange(ctx.in_shape[ctx.dim]).reshape(
             [-1 if i == ctx.dim else 1 for i in range(len(ctx.in_shape))])
-        onehot = (positions == ctx.idx).astype(g.dtype)
+        onehot = (positions == idx.reshape(keep_shape(ctx.in_shape, (ctx.dim,)))).astype(g.dtype)
         return g.reshape(keep_shape(ctx.in_shape, (ctx.dim,))) * onehot
 
 

@@ -56,7 +56,7 @@ class Adam(Optimizer):
                 update = xp.divide(m, denom, out=tmp)
                 update *= lr / (1 - beta1 ** step)
                 x -= update
-                p._version.value += 1
+                p._bump_version()
 
 
 class AdamW(Adam):

@@ -36,4 +36,4 @@ class SGD(Optimizer):
                         b += d if dampening == 0 else (1 - dampening) * d
                     d = d + momentum * buf._data if nesterov else buf._data
                 x -= lr * d
-                p._version.value += 1
+                p._bump_version()

@@ -1,4 +1,5 @@
-"""CPU conv kernels against the float64 definitions, the adjoint identity and seed 000's formulas."""
+"""CPU conv kernels against the float64 definitions, the adjoint identity and the formulas of
+adamtiger/autograd's derivation of the convolution gradients."""
 import numpy as np
 import pytest
 from hypothesis import example, given
@@ -24,10 +25,14 @@ def _args(case):
 
 @SETTINGS
 @given(conv_cases())
-def test_im2col(case):
+def test_patch_gather(case):
+    """The patch buffer (C, kh, kw, N, OH, OW) holds im2col's columns with the batch inside."""
     x, w, _ = _problem(case, np.float64)
     kh, kw = case["w_shape"][2:]
-    np.testing.assert_array_equal(conv.im2col(x, kh, kw, *_args(case)), ref.im2col_ref(x, kh, kw, *_args(case)))
+    oh, ow = conv._out_hw(x.shape, kh, kw, *_args(case))
+    cols = conv._patches(x, kh, kw, oh, ow, *_args(case))
+    np.testing.assert_array_equal(cols.transpose(3, 0, 1, 2, 4, 5).reshape(x.shape[0], -1, oh * ow),
+                                  ref.im2col_ref(x, kh, kw, *_args(case)))
 
 
 @SETTINGS
@@ -77,8 +82,8 @@ def test_adjoint(case):
 
 @SETTINGS
 @given(conv_cases().filter(lambda c: c["groups"] == 1))
-def test_wgrad_is_seed_dilated_convolution(case):
-    """Seed 000: dW = Conv(X with batch<->channel, G with batch<->channel, stride'=dilation,
+def test_wgrad_is_the_dilated_convolution_of_adamtiger_autograd(case):
+    """adamtiger/autograd: dW = Conv(X with batch<->channel, G with batch<->channel, stride'=dilation,
     dilation'=stride), cropped to the kernel size, with batch<->channel swapped back."""
     x, w, gy = _problem(case, np.float64)
     (sh, sw), padding, (dh, dw) = _args(case)
@@ -91,8 +96,8 @@ def test_wgrad_is_seed_dilated_convolution(case):
 
 @SETTINGS
 @given(conv_cases().filter(lambda c: c["groups"] == 1))
-def test_dgrad_is_seed_convolution_of_dilated_padded_g(case):
-    """Seed 000: dX = Conv(Pad(G dilated by stride), Rot180(W with f<->c), stride 1, dilation d),
+def test_dgrad_is_adamtiger_autograd_convolution_of_dilated_padded_g(case):
+    """adamtiger/autograd: dX = Conv(Pad(G dilated by stride), Rot180(W with f<->c), stride 1, dilation d),
     read from the padding offset, zero-extended on the bottom/right to X's shape."""
     x, w, gy = _problem(case, np.float64)
     (sh, sw), (ph, pw), (dh, dw) = _args(case)

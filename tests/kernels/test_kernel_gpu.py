@@ -1,15 +1,17 @@
 """On a real GPU: KernelSet(cupy, cupy.RawModule) agrees with KernelSet(numpy, emu.RawModule).
 
-Same random inputs, every kernel function, float32 and float64.  Skips cleanly without CuPy
-or a device.
+Same random inputs, every kernel function of gpugrad/kernel_specs.py (with its inputs from
+test_kernel_specs.CASES) and larger ones, float32 and float64.  Skips cleanly without CuPy or
+a device.
 """
 
 import numpy as np
 import pytest
 
-from gpugrad import emu
+from gpugrad import emu, kernel_specs
 from gpugrad.backends.cuda.kernels import KernelSet
 from kernel_helpers import tol
+from test_kernel_specs import CASES
 
 pytestmark = pytest.mark.gpu
 cupy = pytest.importorskip("cupy")
@@ -47,10 +49,9 @@ def test_every_kernel_function_matches_the_emulator(both, dtype):
 
     x = rng.standard_normal((3, 4, 13, 11)).astype(dtype)
     w = rng.standard_normal((6, 2, 3, 3)).astype(dtype)
-    run("im2col", x, 3, 3, **GEO)
     y = run("conv2d_forward", x, w, groups=2, **GEO)
     gy = rng.standard_normal(y.shape).astype(dtype)
-    for suffix in ("", "_direct"):  # the GEMM routes and the seed's direct kernels
+    for suffix in ("", "_direct"):  # the GEMM routes and the direct kernels
         run("conv_wgrad" + suffix, x, gy, 3, 3, groups=2, **GEO)
         run("conv_dgrad" + suffix, gy, w, x.shape, groups=2, **GEO)
     for approximate in ("none", "tanh"):
@@ -64,3 +65,13 @@ def test_every_kernel_function_matches_the_emulator(both, dtype):
     target[3] = -100
     loss, lse = run("softmax_xent_fwd", logits, target, -100, 0.1)
     run("softmax_xent_bwd", logits, target, lse, rng.standard_normal(7).astype(dtype), -100, 0.1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spec", kernel_specs.KERNELS, ids=lambda s: s.name)
+def test_every_row_matches_the_emulator(both, spec, dtype):
+    gk, ck = both
+    args = CASES[spec.name](np.random.default_rng(0), dtype)
+    want = getattr(ck, spec.name)(*args)
+    got = getattr(gk, spec.name)(*[cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args])
+    _agree(got, want, dtype)

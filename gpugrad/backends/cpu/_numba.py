@@ -8,12 +8,26 @@ small convolutions took 8 ms instead of 1 on 2 cores, so we take Numba's workque
 whose workers sleep too but cost about 100 us per launch against OpenMP's 10. The workqueue
 layer aborts the process when two threads launch at once, so `parallel_kernel` launches under
 a process-wide lock. A NUMBA_THREADING_LAYER or OMP_WAIT_POLICY set by the user wins.
+
+Compiled kernels are cached (cache=True) in the user's cache directory
+(gpugrad.user_cache), not in __pycache__ beside the installed source: unless the user set
+NUMBA_CACHE_DIR, we set it before Numba reads it at import (and set Numba's config as well
+when Numba was imported first).
 """
 import functools
 import os
 import threading
 
-import numba
+from ...user_cache import user_cache_dir
+
+_CACHE_DIR = None if "NUMBA_CACHE_DIR" in os.environ else str(user_cache_dir("numba"))
+if _CACHE_DIR:
+    os.environ["NUMBA_CACHE_DIR"] = _CACHE_DIR
+
+import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
+
+if _CACHE_DIR:
+    numba.config.CACHE_DIR = _CACHE_DIR
 
 
 def _libgomp_loaded():

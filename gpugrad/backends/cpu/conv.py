@@ -125,13 +125,6 @@ def _patches(x, kh, kw, oh, ow, stride, padding, dilation):
     return out
 
 
-def im2col(x, kh, kw, stride, padding, dilation):
-    """Patches of x as (N, C*kh*kw, OH*OW), rows ordered (channel, tap) like the weight."""
-    oh, ow = _out_hw(x.shape, kh, kw, stride, padding, dilation)
-    cols = _patches(np.ascontiguousarray(x), kh, kw, oh, ow, stride, padding, dilation)
-    return np.ascontiguousarray(cols.transpose(3, 0, 1, 2, 4, 5)).reshape(x.shape[0], -1, oh * ow)
-
-
 def _batch_major(a2d, n_batch):
     """(F, nb*L) GEMM result -> (nb, F, L)."""
     return a2d.reshape(a2d.shape[0], n_batch, -1).transpose(1, 0, 2)
@@ -162,7 +155,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
 
 
 def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
-    """dL/dW by seed 000's dilated weight-gradient convolution.
+    """dL/dW by the dilated weight-gradient convolution of adamtiger/autograd's derivation.
 
     gw[f, c, r] = sum_{b,i} X'[c, b, r*s' + i*d' - p] * G'[f, b, i] with X' = x (batch <-> channel),
     G' = gy (batch <-> channel), stride s' = dilation, dilation d' = stride, and the effective

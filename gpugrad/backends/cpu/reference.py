@@ -89,7 +89,8 @@ def gelu_fwd_ref(x, approximate):
 
 
 def gelu_bwd_ref(x, gy, approximate):
-    """Seed 000: d/dx = 0.5*(1 + erf(x/sqrt2)) + x*exp(-x^2/2)/sqrt(2*pi); tanh form by the chain rule."""
+    """d/dx = 0.5*(1 + erf(x/sqrt2)) + x*exp(-x^2/2)/sqrt(2*pi) (adamtiger/autograd's gelu
+    derivative); the tanh form by the chain rule."""
     x, gy = np.asarray(x, np.float64), np.asarray(gy, np.float64)
     if approximate == "tanh":
         k = math.sqrt(2 / math.pi)

@@ -1,4 +1,4 @@
-"""The kernel-layer functions of notes/interface.md, run through the RawKernels in kernels/*.cu.
+"""The kernel interface (gpugrad.backends.kernel_interface) on the RawKernels in kernels/*.cu.
 
 `KernelSet(cupy, cupy.RawModule)` is the CUDA backend; `KernelSet(numpy, gpugrad.emu.RawModule)`
 runs the very same launch code on the CPU emulator, which is how CI tests it.  Every launch
@@ -33,7 +33,8 @@ def _address(a):
 
 
 class KernelSet:
-    """Kernel functions of interface.md for one array module.
+    """The kernel interface for one array module, plus the CUDA-only routes of
+    gpugrad.backends.algorithms (conv_wgrad_direct, conv_dgrad_direct).
 
     xp is numpy (under the emulator) or cupy; raw_module is a factory with cupy.RawModule's
     signature.  Each kernels/*.cu file is compiled once, on first use, with all its
@@ -62,21 +63,7 @@ class KernelSet:
         return self.xp.ascontiguousarray(a, dtype=dtype)
 
     # ---- convolution ---------------------------------------------------------------------
-    def im2col(self, x, kh, kw, stride, padding, dilation):
-        x = self._c(x)
-        n, c, h, w = x.shape
-        oh, ow = (conv_output_size(s, k, st, p, d)
-                  for s, k, st, p, d in zip((h, w), (kh, kw), stride, padding, dilation))
-        cols = self.xp.empty((n, c * kh * kw, oh * ow), x.dtype)
-        if cols.size:
-            self._kernel("im2col.cu", "im2col", x.dtype)(
-                _grid(cols.size), (BLOCK,),
-                (x, cols, i32(h), i32(w), i32(kh), i32(kw), i32(oh), i32(ow), i32(stride[0]),
-                 i32(stride[1]), i32(padding[0]), i32(padding[1]), i32(dilation[0]),
-                 i32(dilation[1]), i64(cols.size)))
-        return cols
-
-    # The fast routes below are im2col + GEMM (cuBLAS through xp.matmul) over the whole batch:
+    # The default routes are im2col + GEMM (cuBLAS through xp.matmul) over the whole batch:
     # columns are laid out (C*kh*kw, N, OH*OW) by im2col_rows, so each group's convolution is
     # ONE GEMM with N*OH*OW as its long dimension instead of N small batched ones.  The batch
     # is processed in chunks whose columns stay under COLS_BUDGET bytes.
@@ -178,9 +165,9 @@ class KernelSet:
                               kh, kw, oh, ow, stride, padding, dilation)
         return gx
 
-    # ---- the kernels of the seed formulation (issue 4), kept and tested; slower ----------
+    # ---- the "direct" routes of conv_wgrad and conv_dgrad: one kernel each, no columns -----
     def conv_wgrad_direct(self, x, gy, kh, kw, stride, padding, dilation, groups):
-        """Seed 000's dilated weight-gradient convolution, one block per weight element."""
+        """adamtiger/autograd's dilated weight-gradient convolution, one block per weight element."""
         x, gy = self._c(x), self._c(gy, x.dtype)
         n, c, h, w = x.shape
         _, f, oh, ow = gy.shape

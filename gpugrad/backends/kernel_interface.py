@@ -1,0 +1,60 @@
+"""The kernel interface: every function an op calls on `ctx.kernels`, with its signature.
+
+Each backend implements all of it: the CPU kernels (gpugrad.backends.cpu.kernels, NumPy and
+Numba) as module functions, the CUDA `KernelSet` (gpugrad.backends.cuda.kernels, our RawKernels
+and cuBLAS) as methods, so op code is the same on every device. Alternative implementations of
+a function (routes) are chosen in gpugrad.backends.algorithms; each kernel's files, CPU
+function, reference and benchmark are listed in gpugrad.kernel_specs. The tests in
+tests/kernels/test_kernel_specs.py check all of this against the backends.
+
+Arrays are the backend's (NumPy or CuPy), float32 or float64, in any layout; every function
+returns fresh arrays. `stride`, `padding`, `dilation` and `kernel` are (h, w) pairs the op
+layer has already checked (gpugrad.backends.conv_params).
+"""
+from typing import Any, Protocol, runtime_checkable
+
+Array = Any  # numpy.ndarray or cupy.ndarray
+Pair = tuple  # (h, w)
+
+
+@runtime_checkable
+class Kernels(Protocol):
+    """The functions of one backend's kernel module (see the module docstring)."""
+
+    def conv2d_forward(self, x: Array, w: Array, stride: Pair, padding: Pair, dilation: Pair,
+                       groups: int) -> Array:
+        """y (N, F, OH, OW) = conv2d(x (N, C, H, W), w (F, C/groups, kh, kw)), no bias."""
+
+    def conv_wgrad(self, x: Array, gy: Array, kh: int, kw: int, stride: Pair, padding: Pair,
+                   dilation: Pair, groups: int) -> Array:
+        """dL/dw (F, C/groups, kh, kw) of conv2d given x and gy = dL/dy."""
+
+    def conv_dgrad(self, gy: Array, w: Array, x_shape: tuple, stride: Pair, padding: Pair,
+                   dilation: Pair, groups: int) -> Array:
+        """dL/dx of shape x_shape given gy = dL/dy and w: the transposed convolution."""
+
+    def gelu_fwd(self, x: Array, approximate: str) -> Array:
+        """GELU(x), `approximate` "none" (erf) or "tanh" as in PyTorch."""
+
+    def gelu_bwd(self, x: Array, gy: Array, approximate: str) -> Array:
+        """gy * GELU'(x) for the same form."""
+
+    def maxpool2d_fwd(self, x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                      ceil_mode: bool) -> tuple:
+        """(y, argmax): window maxima and their int64 flat index h*W + w in each (n, c) plane,
+        -1 for a window with no input element."""
+
+    def maxpool2d_bwd(self, gy: Array, argmax: Array, x_shape: tuple) -> Array:
+        """dL/dx: each gy added at its argmax (nothing where argmax is -1)."""
+
+    def softmax_xent_fwd(self, logits: Array, target: Array, ignore_index: int,
+                         label_smoothing: float) -> tuple:
+        """(loss, lse): per-row cross-entropy of logits (N, K) against int64 targets (N,), 0 on
+        ignored rows, and each row's logsumexp (kept for the backward)."""
+
+    def softmax_xent_bwd(self, logits: Array, target: Array, lse: Array, gloss: Array,
+                         ignore_index: int, label_smoothing: float) -> Array:
+        """dL/dlogits given the per-row loss gradient gloss (N,) and the forward's lse."""
+
+
+FUNCTIONS = tuple(name for name in vars(Kernels) if not name.startswith("_"))

@@ -1,0 +1,199 @@
+"""The kernel interface and its table (gpugrad/kernel_specs.py) hold for both backends.
+
+Every backend implements every interface function with the declared signature, each route of
+gpugrad.backends.algorithms has its function's signature, every row resolves (CUDA kernels,
+CPU function, reference), every __global__ kernel in kernels/ has a row, and every row's
+function agrees with its reference on fresh random inputs, on the CUDA KernelSet (emulated,
+outputs poisoned) and on the CPU. A new kernel needs its row and its inputs in CASES below.
+"""
+import importlib
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+from gpugrad import kernel_specs
+from gpugrad.backends import algorithms
+from gpugrad.backends.conv_params import conv_output_size
+from gpugrad.backends.cpu import kernels as cpu_kernels
+from gpugrad.backends.cpu import reference as ref
+from gpugrad.backends.cuda.kernels import KernelSet
+from gpugrad.backends.kernel_interface import FUNCTIONS, Kernels
+from kernel_helpers import tol
+
+ROUTE_FUNCTIONS = {algorithms.function_name(name, route): name
+                   for name, routes in algorithms.ROUTES.items() for route in routes}
+
+
+def _signature(fn):
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+def _declared(name):
+    """The interface's signature of `name`, without self."""
+    return _signature(getattr(Kernels, name))[1:]
+
+
+def _cpu_function(spec):
+    module, function = spec.cpu.split(".")
+    return getattr(importlib.import_module(f"gpugrad.backends.cpu.{module}"), function)
+
+
+def test_interface_lists_what_the_ops_call():
+    assert set(FUNCTIONS) == {"conv2d_forward", "conv_wgrad", "conv_dgrad", "gelu_fwd", "gelu_bwd",
+                              "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd"}
+
+
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_backend_implements_the_interface_with_its_signatures(kernels, backend):
+    impl = cpu_kernels if backend == "cpu" else kernels
+    assert isinstance(impl, Kernels)
+    for name in FUNCTIONS:
+        assert _signature(getattr(impl, name)) == _declared(name), name
+
+
+def test_backends_have_no_undeclared_kernel_functions():
+    cpu = {n for n, v in vars(cpu_kernels).items() if callable(v) and not n.startswith("_")}
+    assert cpu == set(FUNCTIONS)
+    cuda = {n for n in dir(KernelSet) if callable(getattr(KernelSet, n)) and not n.startswith("_")}
+    assert cuda == set(FUNCTIONS) | set(ROUTE_FUNCTIONS)
+
+
+def test_routes_have_the_signature_of_their_function(kernels):
+    for route_function, name in ROUTE_FUNCTIONS.items():
+        assert name in FUNCTIONS
+        assert _signature(getattr(kernels, route_function)) == _declared(name), route_function
+        assert algorithms.routes(cpu_kernels, name) == (algorithms.ROUTES[name][0],)  # CPU: the default
+
+
+def test_every_function_and_route_has_one_row():
+    assert [s.name for s in kernel_specs.KERNELS] == list(kernel_specs.SPECS)  # no name twice
+    assert set(kernel_specs.SPECS) == set(FUNCTIONS) | set(ROUTE_FUNCTIONS)
+
+
+@pytest.mark.parametrize("spec", kernel_specs.KERNELS, ids=lambda s: s.name)
+def test_row_resolves(spec, kernels):
+    assert callable(getattr(kernels, spec.name))
+    if spec.cpu is None:
+        assert spec.name in ROUTE_FUNCTIONS, "only a route may be CUDA-only"
+    else:
+        assert _cpu_function(spec) is getattr(cpu_kernels, spec.name)
+    assert callable(getattr(ref, spec.reference))
+    assert spec.bench.isidentifier()
+    assert spec.cuda, "every kernel function launches at least one kernel of kernels/"
+    for filename, names in spec.cuda.items():
+        source = (kernel_specs.kernel_dir() / filename).read_text()
+        for k in names:
+            assert re.search(rf"__global__\s+void\s+{k.removesuffix('<T>')}\s*\(", source), (filename, k)
+
+
+def test_every_cuda_kernel_has_a_row():
+    files = sorted(p.name for p in kernel_specs.kernel_dir().glob("*.cu"))
+    assert list(kernel_specs.KERNEL_FILES) == files
+    for filename in files:
+        defined = re.findall(r"__global__\s+void\s+(\w+)\s*\(", (kernel_specs.kernel_dir() / filename).read_text())
+        listed = {k.removesuffix("<T>") for spec in kernel_specs.KERNELS for k in spec.cuda.get(filename, ())}
+        assert set(defined) == listed, filename
+
+
+def test_name_expressions_instantiate_templates_for_both_dtypes():
+    assert kernel_specs.name_expressions("gelu.cu") == [
+        "gelu_fwd<float>", "gelu_fwd<double>", "gelu_fwd_f4", "gelu_bwd<float>", "gelu_bwd<double>", "gelu_bwd_f4"]
+    assert kernel_specs.name_expressions("im2col.cu") == ["im2col_rows<float>", "im2col_rows<double>"]
+    with pytest.raises(KeyError, match="nothing.cu"):
+        kernel_specs.name_expressions("nothing.cu")
+
+
+# ---- each row against its reference: name -> inputs(rng, dtype) --------------------------------
+CONV = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+X_SHAPE, W_SHAPE = (2, 4, 7, 6), (6, 2, 3, 2)
+
+
+def _normal(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _gy(rng, dtype):
+    oh, ow = (conv_output_size(n, k, s, p, d) for n, k, s, p, d in
+              zip(X_SHAPE[2:], W_SHAPE[2:], CONV["stride"], CONV["padding"], CONV["dilation"]))
+    return _normal(rng, (X_SHAPE[0], W_SHAPE[0], oh, ow), dtype)
+
+
+def _geo():
+    return CONV["stride"], CONV["padding"], CONV["dilation"], CONV["groups"]
+
+
+def _conv_wgrad(rng, dtype):
+    return (_normal(rng, X_SHAPE, dtype), _gy(rng, dtype), *W_SHAPE[2:], *_geo())
+
+
+def _conv_dgrad(rng, dtype):
+    return (_gy(rng, dtype), _normal(rng, W_SHAPE, dtype), X_SHAPE, *_geo())
+
+
+POOL = ((3, 2), (2, 1), (1, 1), (1, 2), True)
+XENT = (-100, 0.1)  # ignore_index, label_smoothing
+
+
+def _pool_input(rng, dtype):
+    return rng.integers(-3, 4, (2, 3, 8, 5)).astype(dtype)  # small integers: ties
+
+
+def _maxpool2d_bwd(rng, dtype):
+    x = _pool_input(rng, dtype)
+    y, argmax = ref.maxpool2d_fwd_ref(x, *POOL)
+    return _normal(rng, y.shape, dtype), argmax, x.shape
+
+
+def _logits(rng, dtype):
+    logits, target = 3 * _normal(rng, (5, 37), dtype), rng.integers(0, 37, 5)
+    target[2] = XENT[0]
+    return logits, target
+
+
+def _softmax_xent_bwd(rng, dtype):
+    logits, target = _logits(rng, dtype)
+    lse = ref.softmax_xent_fwd_ref(logits, target, *XENT)[1].astype(dtype)
+    return logits, target, lse, _normal(rng, 5, dtype), *XENT
+
+
+CASES = {
+    "conv2d_forward": lambda rng, dtype: (_normal(rng, X_SHAPE, dtype), _normal(rng, W_SHAPE, dtype), *_geo()),
+    "conv_wgrad": _conv_wgrad,
+    "conv_wgrad_direct": _conv_wgrad,
+    "conv_dgrad": _conv_dgrad,
+    "conv_dgrad_direct": _conv_dgrad,
+    "gelu_fwd": lambda rng, dtype: (3 * _normal(rng, (5, 41), dtype), "none"),
+    "gelu_bwd": lambda rng, dtype: (3 * _normal(rng, (5, 41), dtype), _normal(rng, (5, 41), dtype), "tanh"),
+    "maxpool2d_fwd": lambda rng, dtype: (_pool_input(rng, dtype), *POOL),
+    "maxpool2d_bwd": _maxpool2d_bwd,
+    "softmax_xent_fwd": lambda rng, dtype: (*_logits(rng, dtype), *XENT),
+    "softmax_xent_bwd": _softmax_xent_bwd,
+}
+
+
+def test_every_row_has_a_case():
+    assert set(CASES) == set(kernel_specs.SPECS)
+
+
+def _assert_matches(got, want, dtype):
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        if w.dtype.kind == "i":
+            np.testing.assert_array_equal(g, w)
+        else:
+            assert g.dtype == dtype
+            np.testing.assert_allclose(g, w, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spec", kernel_specs.KERNELS, ids=lambda s: s.name)
+def test_row_matches_its_reference(kernels, rng, spec, dtype):
+    args = CASES[spec.name](rng, dtype)
+    want = getattr(ref, spec.reference)(*args)
+    _assert_matches(getattr(kernels, spec.name)(*args), want, dtype)
+    if spec.cpu is not None:
+        _assert_matches(_cpu_function(spec)(*args), want, dtype)
