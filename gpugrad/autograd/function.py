@@ -32,12 +32,16 @@ class Function:
         e.g. max's values and indices; apply then returns a tuple of Tensors too.
         """
         from ..tensor import Tensor
-        dev = _common_device(cls, inputs)
+        tensor_params = [v for v in params.values() if isinstance(v, Tensor)]
+        dev = check_same_device(cls.__name__.lower(), *inputs, *tensor_params)
+        if tensor_params:  # tensors passed as options (a target, a mask) reach forward as arrays
+            params = {k: v._data if isinstance(v, Tensor) else v for k, v in params.items()}
         record = cls.differentiable and is_grad_enabled() and any(t.requires_grad for t in inputs)
         ctx = Node(cls, dev, tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs))
         arrays = tuple(t._data for t in inputs)
         result = cls.forward(ctx, *arrays, **params)
         out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
+        record = record and out_arr.dtype.kind == "f"  # an int or bool result never requires grad
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
                            version=None if cls.changes_device else _shared_version(ctx.xp, out_arr, inputs))
@@ -55,12 +59,13 @@ def _shared_version(xp, out, inputs):
     return None
 
 
-def _common_device(cls, inputs):
-    dev = inputs[0].device
-    for t in inputs[1:]:
+def check_same_device(op, *tensors):
+    """The one device all of an op's tensors are on, or a RuntimeError naming the two found."""
+    dev = tensors[0].device
+    for t in tensors[1:]:
         if t.device != dev:
             raise RuntimeError(
-                f"{cls.__name__.lower()}: expected all tensors on one device, got {dev} and {t.device}; "
+                f"{op}: expected all tensors on one device, got {dev} and {t.device}; "
                 "move them with .to(device) first")
     return dev
 

@@ -1,6 +1,6 @@
 """gpugrad.nn.functional: PyTorch's F.* for the ops gpugrad has."""
 from .. import dtypes
-from ..autograd import Function
+from ..autograd.function import check_same_device
 from ..ops.activation import clamp, gelu, leaky_relu, relu, softplus  # noqa: F401
 from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401
 from ..ops.elementwise import where
@@ -8,6 +8,7 @@ from ..ops.join import pad  # noqa: F401
 from ..ops.norm import batch_norm  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
+from ..ops.softmax_xent import SoftmaxCrossEntropy
 from ..ops.unary import sigmoid, tanh  # noqa: F401
 from ..tensor import Tensor
 
@@ -47,6 +48,7 @@ def _class_target(input, target, op, ignore_index):
         raise TypeError(f"{op}: target must be an int64 tensor of class indices, got {got}")
     if not dtypes.is_float(input.dtype):
         raise TypeError(f"{op}: input must be float scores, got {input.dtype}")
+    check_same_device(op, input, target)
     if input.ndim == 1:
         input, target = input.unsqueeze(0), target.reshape(1)
     expected = (input.shape[0],) + input.shape[2:]
@@ -65,30 +67,13 @@ def _class_target(input, target, op, ignore_index):
     return input, target
 
 
-class SoftmaxCrossEntropy(Function):
-    """Row losses of log-softmax + NLL in one fused kernel pass each way (the backend's kernels)."""
-    once_differentiable = True
-
-    @staticmethod
-    def forward(ctx, logits, target, ignore_index, label_smoothing):
-        loss, lse = ctx.kernels.softmax_xent_fwd(logits, target, ignore_index, label_smoothing)
-        ctx.save_for_backward(logits)
-        ctx.target, ctx.lse, ctx.params = target, lse, (ignore_index, label_smoothing)
-        return loss
-
-    @staticmethod
-    def backward(ctx, g):
-        (logits,) = ctx.saved_arrays
-        return ctx.kernels.softmax_xent_bwd(logits, ctx.target, ctx.lse, g._data, *ctx.params)
-
-
 def cross_entropy(input, target, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Cross-entropy from logits over dim 1 with integer targets, as torch.nn.functional.cross_entropy."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     shape = target.shape if isinstance(target, Tensor) else None
     logits, flat = _class_target(input, target, "cross_entropy", ignore_index)
-    loss = SoftmaxCrossEntropy.apply(logits, target=flat._data, ignore_index=ignore_index,
+    loss = SoftmaxCrossEntropy.apply(logits, target=flat, ignore_index=ignore_index,
                                      label_smoothing=float(label_smoothing))
     if reduction == "none":
         return loss.reshape(shape)
