@@ -1,4 +1,6 @@
 """gpugrad.nn.functional: PyTorch's F.* for the ops gpugrad has."""
+import warnings
+
 from .. import dtypes
 from ..autograd.function import check_same_device
 from ..ops.activation import clamp, gelu, leaky_relu, relu, softplus  # noqa: F401
@@ -25,19 +27,27 @@ def _reduce(loss, reduction, op, count=None):
 
 
 def linear(input, weight, bias=None):
-    """input @ weightᵀ + bias, weight of shape (out_features, in_features)."""
-    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+    """input @ weightᵀ + bias, weight of shape (out_features, in_features), or (in_features,)
+    for one output without its dim (as PyTorch)."""
+    if weight.ndim not in (1, 2) or input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
                          f"features but weight of shape {weight.shape} expects (out_features, in_features)"
-                         f" with in_features = {weight.shape[-1]}")
+                         f" or (in_features,) with in_features = {weight.shape[-1] if weight.ndim else 0}")
     out = input @ weight.T
     return out if bias is None else out + bias
 
 
 def mse_loss(input, target, reduction="mean"):
+    """Mean squared error; shapes that differ broadcast, with PyTorch's warning."""
     if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
-    diff = input - target
+        warnings.warn(f"Using a target size {target.shape} that is different to the input size "
+                      f"{input.shape}. This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", UserWarning, stacklevel=2)
+    try:
+        diff = input - target
+    except ValueError:
+        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} "
+                         "are not broadcastable") from None
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
