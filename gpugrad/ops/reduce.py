@@ -126,7 +126,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         shifted = _shift_by_max(x, dim)
-        out = shifted - ctx.xp.log(ctx.xp.exp(shifted).sum(axis=dim, keepdims=True))
+        out = shifted - ctx.xp.log(ctx.xp.exp(shifted).sum(axis=dim, keepdims=True)) if x.size else x.copy()
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
