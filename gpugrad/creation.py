@@ -16,13 +16,38 @@ def _to_array(data, dtype, dev):
         host = data.get()
     else:
         host = np.asarray(data)
+    from_python = not isinstance(data, (np.ndarray, np.generic, Tensor)) and host.dtype.kind in "uOf"
+    big = _int_beyond_int64(data) if from_python else None  # NumPy made it uint64, object or float
+    if big is not None and (dtype is None or dtypes.canonical(dtype) == dtypes.int64):
+        raise ValueError(f"tensor: the integer {big} does not fit in int64 (overflow)")
     if dtype is not None:
         dt = dtypes.canonical(dtype)
     elif isinstance(data, (np.ndarray, np.generic, Tensor)) or host.dtype.kind not in "f":
         dt = dtypes.of_array(host)
     else:
         dt = dtypes.default_float  # Python floats become float32, as in PyTorch
+    if dt == dtypes.int64 and host.dtype.kind == "u" and host.size and host.max() > _INT64_MAX:
+        raise ValueError(f"tensor: the {host.dtype} value {host.max()} does not fit in int64 (overflow)")
     return backend.xp.array(host, dtype=dt, copy=True)
+
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def _int_beyond_int64(data):
+    """The first integer outside int64 in nested lists of Python numbers that are all integers
+    (the data of an int64 tensor), else None: NumPy would wrap it round or make it a float."""
+    found, stack = None, [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+            if found is None and not -_INT64_MAX - 1 <= x <= _INT64_MAX:
+                found = x
+        elif not isinstance(x, (bool, np.bool_)):
+            return None  # a float (or anything else): not an integer tensor
+    return found
 
 
 def _shape(size):

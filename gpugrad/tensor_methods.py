@@ -47,12 +47,12 @@ METHODS = {
     "argmax": reduce.argmax, "argmin": reduce.argmin, "logsumexp": reduce.logsumexp,
     "softmax": reduce.softmax, "log_softmax": reduce.log_softmax,
     # shapes
-    "reshape": shape.reshape, "view": shape.reshape, "flatten": shape.flatten,
+    "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten,
     "unsqueeze": shape.unsqueeze, "squeeze": shape.squeeze, "permute": shape.permute,
     "transpose": shape.transpose, "expand": shape.expand, "contiguous": shape.contiguous,
     "clone": shape.clone, "split": join.split, "chunk": join.chunk,
     "expand_as": lambda self, other: shape.expand(self, other.shape),
-    "view_as": lambda self, other: shape.reshape(self, other.shape),
+    "view_as": lambda self, other: shape.view(self, other.shape),
     # dtypes and devices
     "to": convert.to, "cpu": lambda self: convert.to(self, "cpu"),
     "cuda": lambda self, device=None: convert.to(self, cuda_device(device)),

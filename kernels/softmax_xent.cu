@@ -6,10 +6,15 @@
 // (grid-stride over rows); blockDim.x a multiple of 32.
 #include "common.cuh"
 
-// Running (max, sum of exp(x - max)) pairs combine exactly; an empty pair has sum 0.
+// Running (max, sum of exp(x - max)) pairs combine exactly; a pair with sum 0 or max -inf
+// (nothing, or only -inf logits, seen yet) adds nothing, never exp(-inf - -inf) = NaN.
+template <typename T> __device__ __forceinline__ T lse_scaled(T s, T m, T mm) {
+    return s == T(0) || m == gg_neg_inf<T>() ? T(0) : s * gg_exp(m - mm);
+}
+
 template <typename T> __device__ __forceinline__ void lse_merge(T& m, T& s, T m2, T s2) {
     const T mm = m > m2 ? m : m2;
-    s = (s == T(0) ? T(0) : s * gg_exp(m - mm)) + (s2 == T(0) ? T(0) : s2 * gg_exp(m2 - mm));
+    s = lse_scaled(s, m, mm) + lse_scaled(s2, m2, mm);
     m = mm;
 }
 
@@ -53,7 +58,10 @@ __global__ void softmax_xent_fwd(const T* __restrict__ logits, const long long* 
             const T l = m + gg_log(s);
             const long long t = target[row];
             lse[row] = l;
-            loss[row] = t == ignore_index ? T(0)
+            // Without smoothing the smoothing term is left out, not multiplied by 0: a -inf
+            // logit elsewhere makes it inf (PyTorch does the same).
+            loss[row] = t == ignore_index         ? T(0)
+                      : label_smoothing == T(0) ? l - x[t]
                       : (T(1) - label_smoothing) * (l - x[t]) + label_smoothing * (l - sx / T(K));
         }
     }

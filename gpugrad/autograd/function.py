@@ -33,7 +33,10 @@ class Function:
         tuple of Tensors too.
         """
         from ..tensor import Tensor
-        dev = _common_device(cls, inputs)
+        tensor_params = [v for v in params.values() if isinstance(v, Tensor)]
+        dev = check_same_device(cls.__name__.lower(), *inputs, *tensor_params)
+        if tensor_params:  # tensors passed as options (a target, a mask) reach forward as arrays
+            params = {k: v._data if isinstance(v, Tensor) else v for k, v in params.items()}
         record = cls.differentiable and is_grad_enabled() and any(t.requires_grad for t in inputs)
         ctx = Node(cls, dev, tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs))
         arrays = tuple(t._data for t in inputs)
@@ -45,6 +48,7 @@ class Function:
         if any(out_arr is m for m in ctx._non_differentiable):
             raise RuntimeError(f"{cls.__name__}.forward marked its first output non-differentiable; "
                                "a Function without a differentiable output sets differentiable = False")
+        record = record and out_arr.dtype.kind == "f"  # an int or bool result never requires grad
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
                            version=None if cls.changes_device else _shared_version(ctx.xp, out_arr, inputs))
@@ -61,12 +65,13 @@ def _shared_version(xp, out, inputs):
     return None
 
 
-def _common_device(cls, inputs):
-    dev = inputs[0].device
-    for t in inputs[1:]:
+def check_same_device(op, *tensors):
+    """The one device all of an op's tensors are on, or a RuntimeError naming the two found."""
+    dev = tensors[0].device
+    for t in tensors[1:]:
         if t.device != dev:
             raise RuntimeError(
-                f"{cls.__name__.lower()}: expected all tensors on one device, got {dev} and {t.device}; "
+                f"{op}: expected all tensors on one device, got {dev} and {t.device}; "
                 "move them with .to(device) first")
     return dev
 

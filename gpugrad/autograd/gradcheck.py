@@ -26,7 +26,9 @@ def _numerical_jacobian(fn, x, inputs, eps):
         minus = [x.backend.to_host(o._data).ravel() for o in _outputs(fn, inputs)]
         flat[j] = orig
         columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
-    return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+    if not columns:  # an empty x: no columns, one row per output element all the same
+        return np.zeros((sum(o.numel() for o in _outputs(fn, inputs)), 0))
+    return np.stack(columns, axis=1)
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, n_vectors=3, seed=0):

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,11 @@ _LINKER_SCRIPT = """SECTIONS {
   }
 } INSERT AFTER .data;
 """
+
+
+# One launch at a time per process: a module's block state, its static shared memory and the
+# crash handlers are process-wide, and ctypes releases the GIL while a kernel runs.
+_LAUNCH_LOCK = threading.Lock()
 
 
 class CompileError(RuntimeError):
@@ -252,7 +258,8 @@ class RawKernel:
         dims = (ctypes.c_uint * 6)(*_dim3(grid), *_dim3(block))
         err = ctypes.create_string_buffer(1024)
         order = self._module._thread_order or _order
-        rc = self._launch(slots, dims, int(shared_mem), int(order == "reversed"), err, len(err))
+        with _LAUNCH_LOCK:
+            rc = self._launch(slots, dims, int(shared_mem), int(order == "reversed"), err, len(err))
         _unstage(self, staged, values)
         if rc != 0:
             raise LaunchError(err.value.decode())

@@ -1,6 +1,8 @@
 """gpugrad.nn.functional: PyTorch's F.* for the ops gpugrad has."""
+import warnings
+
 from .. import dtypes
-from ..autograd import Function
+from ..autograd.function import check_same_device
 from ..ops.activation import clamp, gelu, leaky_relu, relu, softplus  # noqa: F401
 from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401
 from ..ops.elementwise import where
@@ -8,6 +10,7 @@ from ..ops.join import pad  # noqa: F401
 from ..ops.norm import batch_norm  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
+from ..ops.softmax_xent import SoftmaxCrossEntropy
 from ..ops.unary import sigmoid, tanh  # noqa: F401
 from ..tensor import Tensor
 
@@ -24,19 +27,27 @@ def _reduce(loss, reduction, op, count=None):
 
 
 def linear(input, weight, bias=None):
-    """input @ weightᵀ + bias, weight of shape (out_features, in_features)."""
-    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+    """input @ weightᵀ + bias, weight of shape (out_features, in_features), or (in_features,)
+    for one output without its dim (as PyTorch)."""
+    if weight.ndim not in (1, 2) or input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
                          f"features but weight of shape {weight.shape} expects (out_features, in_features)"
-                         f" with in_features = {weight.shape[-1]}")
+                         f" or (in_features,) with in_features = {weight.shape[-1] if weight.ndim else 0}")
     out = input @ weight.T
     return out if bias is None else out + bias
 
 
 def mse_loss(input, target, reduction="mean"):
+    """Mean squared error; shapes that differ broadcast, with PyTorch's warning."""
     if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
-    diff = input - target
+        warnings.warn(f"Using a target size {target.shape} that is different to the input size "
+                      f"{input.shape}. This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", UserWarning, stacklevel=2)
+    try:
+        diff = input - target
+    except ValueError:
+        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} "
+                         "are not broadcastable") from None
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
@@ -47,6 +58,7 @@ def _class_target(input, target, op, ignore_index):
         raise TypeError(f"{op}: target must be an int64 tensor of class indices, got {got}")
     if not dtypes.is_float(input.dtype):
         raise TypeError(f"{op}: input must be float scores, got {input.dtype}")
+    check_same_device(op, input, target)
     if input.ndim == 1:
         input, target = input.unsqueeze(0), target.reshape(1)
     expected = (input.shape[0],) + input.shape[2:]
@@ -65,30 +77,13 @@ def _class_target(input, target, op, ignore_index):
     return input, target
 
 
-class SoftmaxCrossEntropy(Function):
-    """Row losses of log-softmax + NLL in one fused kernel pass each way (the backend's kernels)."""
-    once_differentiable = True
-
-    @staticmethod
-    def forward(ctx, logits, target, ignore_index, label_smoothing):
-        loss, lse = ctx.kernels.softmax_xent_fwd(logits, target, ignore_index, label_smoothing)
-        ctx.save_for_backward(logits)
-        ctx.target, ctx.lse, ctx.params = target, lse, (ignore_index, label_smoothing)
-        return loss
-
-    @staticmethod
-    def backward(ctx, g):
-        (logits,) = ctx.saved_arrays
-        return ctx.kernels.softmax_xent_bwd(logits, ctx.target, ctx.lse, g._data, *ctx.params)
-
-
 def cross_entropy(input, target, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Cross-entropy from logits over dim 1 with integer targets, as torch.nn.functional.cross_entropy."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     shape = target.shape if isinstance(target, Tensor) else None
     logits, flat = _class_target(input, target, "cross_entropy", ignore_index)
-    loss = SoftmaxCrossEntropy.apply(logits, target=flat._data, ignore_index=ignore_index,
+    loss = SoftmaxCrossEntropy.apply(logits, target=flat, ignore_index=ignore_index,
                                      label_smoothing=float(label_smoothing))
     if reduction == "none":
         return loss.reshape(shape)

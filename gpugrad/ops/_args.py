@@ -1,4 +1,6 @@
-"""Argument handling shared by the ops: scalars to tensors, dtype promotion, dims."""
+"""Argument handling shared by the ops: scalars to tensors, dtype promotion, dims, batches."""
+import functools
+
 import numpy as np
 
 from .. import dtypes
@@ -75,3 +77,18 @@ def norm_dim(dim, ndim, op):
 def keep_shape(shape, dims):
     """`shape` with the reduced `dims` set to 1 (the keepdim shape)."""
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def unbatched_too(op):
+    """Let an op on 4-D (N, C, H, W) input take one (C, H, W) sample too, as PyTorch's do: a
+    batch dim of 1 is added before and removed from every tensor it returns."""
+    @functools.wraps(op)
+    def wrapper(input, *args, **kwargs):
+        if input.ndim == 4:
+            return op(input, *args, **kwargs)
+        if input.ndim != 3:
+            raise ValueError(f"{op.__name__}: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, "
+                             f"got shape {input.shape}")
+        out = op(input.unsqueeze(0), *args, **kwargs)
+        return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+    return wrapper

@@ -12,7 +12,8 @@ kernel is chosen in gpugrad.backends.algorithms.
 """
 from ..autograd import Function
 from ..backends import algorithms
-from ..backends.conv_params import check_conv2d_args, normalize_pair
+from ..backends.conv_params import check_conv2d_args, conv_output_size, normalize_pair
+from ._args import unbatched_too
 from .join import pad as pad_op
 
 
@@ -23,6 +24,10 @@ class Conv(Function):
     def forward(ctx, x, w, params):
         ctx.save_for_backward(x, w)
         ctx.params = params  # (stride, padding, dilation, groups)
+        if x.size == 0 or w.size == 0:
+            stride, padding, dilation, _ = params
+            size = [conv_output_size(*a) for a in zip(x.shape[2:], w.shape[2:], stride, padding, dilation)]
+            return _zeros(ctx, (x.shape[0], w.shape[0], *size), x.dtype)
         return algorithms.run(ctx.kernels, "conv2d_forward", x, w, *params)
 
     @staticmethod
@@ -40,6 +45,8 @@ class ConvDgrad(Function):
     def forward(ctx, g, w, x_shape, params):
         ctx.save_for_backward(g, w)
         ctx.params = params
+        if g.size == 0 or w.size == 0:
+            return _zeros(ctx, tuple(x_shape), g.dtype)
         return algorithms.run(ctx.kernels, "conv_dgrad", g, w, tuple(x_shape), *params)
 
     @staticmethod
@@ -57,6 +64,8 @@ class ConvWgrad(Function):
     def forward(ctx, x, g, kernel, params):
         ctx.save_for_backward(x, g)
         ctx.params = params
+        if x.size == 0 or g.size == 0:
+            return _zeros(ctx, (g.shape[1], x.shape[1] // params[3], *kernel), x.dtype)
         return algorithms.run(ctx.kernels, "conv_wgrad", x, g, kernel[0], kernel[1], *params)
 
     @staticmethod
@@ -65,6 +74,12 @@ class ConvWgrad(Function):
         dx = ConvDgrad.apply(g, ggw, x_shape=x.shape, params=ctx.params) if ctx.needs_input_grad[0] else None
         dg = Conv.apply(x, ggw, params=ctx.params) if ctx.needs_input_grad[1] else None
         return dx, dg
+
+
+def _zeros(ctx, shape, dtype):
+    """What a convolution with an empty operand (batch 0, 0 channels) gives: a sum over nothing
+    for every output, without calling a kernel (they need at least one element)."""
+    return ctx.xp.zeros(shape, dtype)
 
 
 def _conv_inputs(op, input, weight):
@@ -83,6 +98,7 @@ def _add_bias(out, bias, op):
     return out + bias.reshape(1, -1, 1, 1)
 
 
+@unbatched_too
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of NCHW `input` with `weight` (out_channels, in_channels/groups, kH, kW).
 
@@ -98,11 +114,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _add_bias(out, bias, "conv2d")
 
 
+@unbatched_too
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """The adjoint of conv2d: weight is (in_channels, out_channels/groups, kH, kW), as in PyTorch."""
     _conv_inputs("conv_transpose2d", input, weight)
-    if input.ndim != 4 or weight.ndim != 4:
-        raise ValueError(f"conv_transpose2d: input and weight must be 4-D, got {input.shape} and {weight.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"conv_transpose2d: weight must be 4-D, got {weight.shape} (input {input.shape})")
     stride, padding = normalize_pair("stride", stride), normalize_pair("padding", padding)
     dilation, out_pad = normalize_pair("dilation", dilation), normalize_pair("output_padding", output_padding)
     if input.shape[1] != weight.shape[0]:

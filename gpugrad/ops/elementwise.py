@@ -163,8 +163,6 @@ def where(condition, a, b):
     cond = as_tensor(condition, a)
     if cond.dtype != dtypes.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
-    if cond.device != a.device:
-        raise RuntimeError(f"where: condition on {cond.device} but values on {a.device}")
     return Where.apply(a, b, cond)
 
 

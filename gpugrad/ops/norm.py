@@ -16,11 +16,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (c,):
             raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {input.shape}, got {t.shape}")
+    if training and not eps > 0:
+        raise ValueError(f"batch_norm: eps must be positive during training, got {eps}")
     dims = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
-    if training:
-        count = input.numel() // c
-        if count < 2:
+    count = input.numel() // c if c else 0
+    if training and count == 0:
+        out = input  # an empty batch: nothing to normalise, the running statistics stay (as PyTorch)
+    elif training:
+        if count == 1:
             raise ValueError(f"batch_norm: training needs more than 1 value per channel, got input {input.shape}")
         mean = input.mean(dims, keepdim=True)
         centered = input - mean
@@ -29,12 +33,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             with no_grad():
                 running_mean.mul_(1 - momentum).add_(mean.reshape(c).detach() * momentum)
                 running_var.mul_(1 - momentum).add_(var.reshape(c).detach() * (momentum * count / (count - 1)))
+        out = centered / (var + eps).sqrt()
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: eval mode needs running_mean and running_var")
-        centered = input - running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = centered / (var + eps).sqrt()
+        out = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backends.conv_params import normalize_pair, pool_output_size
+from ._args import unbatched_too
 
 
 class MaxPool(Function):
@@ -40,8 +41,6 @@ class MaxUnpool(Function):
 
 
 def _pool_params(op, x, kernel_size, stride, padding, dilation):
-    if x.ndim != 4:
-        raise ValueError(f"{op}: input must be 4-D NCHW, got shape {x.shape}")
     kernel = normalize_pair("kernel_size", kernel_size)
     stride = kernel if stride is None or stride == () else normalize_pair("stride", stride)
     padding, dilation = normalize_pair("padding", padding), normalize_pair("dilation", dilation)
@@ -52,6 +51,7 @@ def _pool_params(op, x, kernel_size, stride, padding, dilation):
     return kernel, stride, padding, dilation
 
 
+@unbatched_too
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """PyTorch's max_pool2d (NaN wins, ties keep the first). A window that dilation makes skip
     every input element gives -inf, index -1 and no gradient, where PyTorch's index points
@@ -66,6 +66,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (out, indices) if return_indices else out
 
 
+@unbatched_too
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Window means; with count_include_pad=False the padding is left out of each divisor."""
     from .conv import conv2d
@@ -93,10 +94,9 @@ def _bins(size, out):
     return m
 
 
+@unbatched_too
 def adaptive_avg_pool2d(input, output_size):
     """Mean over PyTorch's adaptive bins, as two small matmuls (so its gradient is free)."""
-    if input.ndim != 4:
-        raise ValueError(f"adaptive_avg_pool2d: input must be 4-D NCHW, got shape {input.shape}")
     oh, ow = normalize_pair("output_size", output_size)
     if oh < 1 or ow < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {(oh, ow)}")

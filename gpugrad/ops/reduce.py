@@ -105,10 +105,15 @@ class Arg(Function):
         return getattr(x, op)(axis=dim, keepdims=keepdim).astype(dtypes.int64)
 
 
+def _shift_by_max(x, dim):
+    """x minus its maximum along `dim` (for exp without overflow); an empty x has no maximum."""
+    return x - x.max(axis=dim, keepdims=True) if x.size else x
+
+
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
-        e = ctx.xp.exp(x - x.max(axis=dim, keepdims=True))
+        e = ctx.xp.exp(_shift_by_max(x, dim))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(out)
         ctx.dim = dim
@@ -123,8 +128,8 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x - x.max(axis=dim, keepdims=True)
-        out = shifted - ctx.xp.log(ctx.xp.exp(shifted).sum(axis=dim, keepdims=True))
+        shifted = _shift_by_max(x, dim)
+        out = shifted - ctx.xp.log(ctx.xp.exp(shifted).sum(axis=dim, keepdims=True)) if x.size else x.copy()
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out

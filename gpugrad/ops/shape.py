@@ -47,15 +47,51 @@ def _sizes(shape):
     return tuple(shape)
 
 
-def reshape(x, *shape):
+def _new_shape(x, shape, op):
+    """`shape` (with at most one -1) resolved against x's element count."""
     shape = _sizes(shape)
     known = [s for s in shape if s != -1]
     n = int(np.prod(known)) if known else 1
     if shape.count(-1) > 1 or (-1 in shape and (n == 0 or x.numel() % n)) or (-1 not in shape and n != x.numel()):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into {shape}")
-    if -1 in shape:
-        shape = tuple(x.numel() // n if s == -1 else s for s in shape)
+        raise ValueError(f"{op}: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into {shape}")
+    return tuple(x.numel() // n if s == -1 else s for s in shape)
+
+
+def reshape(x, *shape):
+    shape = _new_shape(x, shape, "reshape")
     return x if shape == x.shape else Reshape.apply(x, shape=shape)
+
+
+def view(x, *shape):
+    """reshape that never copies: the result shares x's memory, or RuntimeError (as PyTorch)."""
+    shape = _new_shape(x, shape, "view")
+    strides = tuple(s // x._data.itemsize for s in x._data.strides)
+    if not _viewable(x.shape, strides, shape):
+        raise RuntimeError(
+            f"view: shape {shape} is not compatible with the input's shape {x.shape} and strides "
+            f"{strides} (at least one dimension spans across two contiguous subspaces); use "
+            ".reshape(...) instead")
+    return x if shape == x.shape else Reshape.apply(x, shape=shape)
+
+
+def _viewable(old_shape, old_strides, new_shape):
+    """PyTorch's rule (computeStride): the old dims fall into runs that are contiguous within
+    themselves; each run must be split or merged into whole dims of the new shape."""
+    if not old_shape or 0 in old_shape:
+        return True
+    view_d, base_stride = len(new_shape) - 1, old_strides[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return False
+            if d > 0:
+                base_stride, tensor_numel, view_numel = old_strides[d - 1], 1, 1
+    return view_d == -1
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -121,5 +157,5 @@ def clone(x):
     return Copy.apply(x)
 
 
-__all__ = ["reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "expand",
+__all__ = ["reshape", "view", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "expand",
            "contiguous", "clone"]

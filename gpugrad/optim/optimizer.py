@@ -1,8 +1,11 @@
 """Optimizer: parameter groups with per-group options, per-parameter state, and a state_dict
 in PyTorch's layout ({"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]})
 whose leaves are tensors and plain numbers, so a checkpoint needs no pickle."""
+import math
+
 import numpy as np
 
+from ..autograd.function import check_same_device
 from ..nn.parameter import zero_grads
 from ..tensor import Tensor
 
@@ -34,6 +37,7 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             group.setdefault(name, default)
+        _check_options(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
             raise ValueError("some parameters appear more than once in the optimizer's parameter groups")
@@ -50,6 +54,8 @@ class Optimizer:
         parameter's device is made current, so the update's arrays are allocated on it."""
         for p in group["params"]:
             if p.grad is not None:
+                check_same_device(f"{type(self).__name__}.step (a parameter of shape {p.shape} and its grad)",
+                                  p, p.grad)
                 p.backend.activate()
                 yield p, p.grad._data, self.state.setdefault(p, {})
 
@@ -90,6 +96,20 @@ class Optimizer:
             self.state[p] = {name: _state_value(v, p) for name, v in s.items()}
         for group, saved in zip(self.param_groups, saved_groups):
             group.update({k: _plain(v) for k, v in saved.items() if k != "params"})
+
+
+_OPTIONS = (("lr", "learning rate"), ("eps", "epsilon value"), ("weight_decay", "weight_decay value"),
+            ("momentum", "momentum value"))
+
+
+def _check_options(group):
+    """PyTorch's ValueError for a negative option, and for NaN or infinity too: betas in [0, 1)."""
+    for name, what in _OPTIONS:
+        if name in group and not 0.0 <= group[name] < math.inf:
+            raise ValueError(f"Invalid {what}: {group[name]}")
+    for i, beta in enumerate(group.get("betas", ())):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 
 
 def _plain(v):

@@ -143,8 +143,9 @@ def softmax_xent_fwd_ref(logits, target, ignore_index, label_smoothing):
     loss = np.zeros(n)
     for r in range(n):
         if target[r] != ignore_index:
-            loss[r] = ((1 - label_smoothing) * (lse[r] - x[r, target[r]])
-                       + label_smoothing / k * (lse[r] - x[r]).sum())
+            loss[r] = lse[r] - x[r, target[r]]
+            if label_smoothing:  # as PyTorch: without smoothing a -inf logit elsewhere stays out
+                loss[r] = (1 - label_smoothing) * loss[r] + label_smoothing / k * (lse[r] - x[r]).sum()
     return loss, lse
 
 

@@ -23,6 +23,8 @@ def _fwd(x, target, loss, lse, ignore_index, eps):
         t = target[r]
         if t == ignore_index:
             loss[r] = 0
+        elif eps == 0:  # no smoothing term: a -inf logit elsewhere must not give 0 * inf
+            loss[r] = lse[r] - x[r, t]
         else:
             loss[r] = (1 - eps) * (lse[r] - x[r, t]) + eps * (lse[r] - total / k)
 

@@ -58,14 +58,24 @@ inline struct sigaction previous_actions[32];
 inline char alt_stack[64 * 1024];
 constexpr int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
+inline std::atomic<bool> crash_reported{false};
+
+// Says once where the crash happened, then lets the fault repeat into the previous handler
+// (Python's faulthandler, or the default: the process ends).  Entered again, it hands the
+// signal to the default action, so a crash can never loop through report after report.
 inline void on_crash(int sig) {
+    if (crash_reported.exchange(true)) {
+        signal(sig, SIG_DFL);
+        if (sig == SIGABRT) raise(sig);
+        return;
+    }
     char msg[768];
     int n = snprintf(msg, sizeof msg,
                      "\ngpugrad.emu: signal %d in %s at blockIdx=(%u,%u,%u) threadIdx=(%u,%u,%u)\n",
                      sig, crash_note, blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y,
                      threadIdx.z);
     if (write(2, msg, size_t(n)) < 0) {}
-    sigaction(sig, &previous_actions[sig], nullptr);  // the fault repeats into the old handler
+    sigaction(sig, &previous_actions[sig], nullptr);
     if (sig == SIGABRT) raise(sig);
 }
 
