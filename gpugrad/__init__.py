@@ -23,3 +23,23 @@ from .serialization import load, save  # noqa: E402
 from .value import Value
 
 __version__ = "0.1.0"
+
+# the wider PyTorch surface (indexing along a dim, ordering, scans, layout, more math)
+from .ops.einsum import einsum  # noqa: E402
+from .ops.gather import gather, index_select, masked_fill, masked_select, scatter, scatter_add  # noqa: E402
+from .ops.layout import flip, roll, t, tile, tril, triu  # noqa: E402
+from .ops.pointwise import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: E402,A004
+                            ceil, erf, expm1, floor, floor_divide, isclose, isfinite, isinf, isnan,
+                            log1p, log2, logical_not, reciprocal, remainder, round, rsqrt, sign, square,
+                            trunc)
+from .ops.scan import cumprod, cumsum  # noqa: E402
+from .ops.sort import argsort, sort, topk  # noqa: E402
+from .ops.elementwise import compare as _compare  # noqa: E402
+
+
+def eq(a, b): return _compare(a, b, "__eq__")  # noqa: E302,E704
+def ne(a, b): return _compare(a, b, "__ne__")  # noqa: E302,E704
+def lt(a, b): return _compare(a, b, "__lt__")  # noqa: E302,E704
+def le(a, b): return _compare(a, b, "__le__")  # noqa: E302,E704
+def gt(a, b): return _compare(a, b, "__gt__")  # noqa: E302,E704
+def ge(a, b): return _compare(a, b, "__ge__")  # noqa: E302,E704

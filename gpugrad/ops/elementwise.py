@@ -156,8 +156,10 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """a where condition else b (condition: a bool tensor), broadcast together."""
-    if not hasattr(a, "_data") and not hasattr(b, "_data"):
-        raise TypeError("where: at least one of the two values must be a tensor")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        if not isinstance(condition, Tensor):
+            raise TypeError("where: the condition or one of the two values must be a tensor")
+        a = as_tensor(a, condition)  # scalars on both sides: their own dtype, condition's device
     a, b = binary_operands(a, b, "where")
     cond = as_tensor(condition, a)
     if cond.dtype != dtypes.bool_:
