@@ -23,10 +23,11 @@ def _np(t):
     return np.asarray(t)
 
 
-def check(fn, arrays, device, grad=True, gradcheck_=True, rtol=RTOL, atol=ATOL):
-    """fn(L, *xs) on gpugrad (on `device`) and on torch agree in values and gradients."""
+def check(fn, arrays, device, grad=True, gradcheck_=True, rtol=RTOL, atol=ATOL, constant=()):
+    """fn(L, *xs) on gpugrad (on `device`) and on torch agree in values and gradients; float64
+    inputs require grad unless their position is in `constant` (e.g. loss weights)."""
     arrays = [np.asarray(a) for a in arrays]
-    diff = [a.dtype == np.float64 for a in arrays]
+    diff = [a.dtype == np.float64 and i not in constant for i, a in enumerate(arrays)]
     gx = [gpugrad.tensor(a, device=device, requires_grad=grad and d) for a, d in zip(arrays, diff)]
     tx = [torch.tensor(a, requires_grad=grad and d) for a, d in zip(arrays, diff)]
     gouts, touts = _outs(fn(gpugrad, *gx)), _outs(fn(torch, *tx))

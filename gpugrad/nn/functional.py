@@ -134,3 +134,18 @@ def dropout(input, p=0.5, training=True):
     keep = input.backend.rng.random(input.shape) >= p
     mask = input.backend.xp.asarray(keep, dtype=input.dtype) / (1 - p)
     return input * mask.astype(input.dtype, copy=False)
+
+
+# --- the wider PyTorch surface: activations, norms, embeddings, resampling, 1-D ops, losses
+# with PyTorch's full signatures (weight=, probability targets, legacy flags). The forms above
+# stay reachable under private names, which the full versions call.
+_cross_entropy_unweighted, _nll_loss_unweighted = cross_entropy, nll_loss
+_bce_with_logits, _mse_loss = binary_cross_entropy_with_logits, mse_loss
+from ..ops.activation_extra import elu, hardsigmoid, hardswish, hardtanh, mish, relu6, silu  # noqa: E402,F401
+from ..ops.conv1d import avg_pool1d, conv1d, max_pool1d  # noqa: E402,F401
+from ..ops.embedding import embedding, one_hot  # noqa: E402,F401
+from ..ops.norm_layers import group_norm, layer_norm, normalize  # noqa: E402,F401
+from ..ops.pad_modes import pad  # noqa: E402,F401,F811
+from ..ops.resample import interpolate  # noqa: E402,F401
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402,F401,F811
+                     cross_entropy, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
