@@ -18,7 +18,7 @@ from .ops.shape import flatten, permute, reshape, squeeze, transpose, unsqueeze
 from .ops.unary import abs, cos, exp, log, sigmoid, sin, sqrt, tanh
 from .random import manual_seed, rand, rand_like, randint, randn, randn_like, randperm
 from .tensor import Tensor
-from . import autograd, cuda, data, nn, optim  # noqa: E402
+from . import accelerator, autograd, cuda, data, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .value import Value
 
