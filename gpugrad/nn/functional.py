@@ -1,6 +1,7 @@
 """gpugrad.nn.functional: PyTorch's F.* for the ops gpugrad has."""
 from .. import dtypes
 from ..autograd import Function
+from ..errors import ShapeError
 from ..ops.activation import clamp, gelu, leaky_relu, relu, softplus  # noqa: F401
 from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401
 from ..ops.elementwise import where
@@ -26,7 +27,7 @@ def _reduce(loss, reduction, op, count=None):
 def linear(input, weight, bias=None):
     """input @ weightᵀ + bias, weight of shape (out_features, in_features)."""
     if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
+        raise ShapeError(f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
                          f"features but weight of shape {weight.shape} expects (out_features, in_features)"
                          f" with in_features = {weight.shape[-1]}")
     out = input @ weight.T

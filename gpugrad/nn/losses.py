@@ -55,7 +55,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _legacy(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if isinstance(target, Tensor) and dtypes.is_float(target.dtype):
+    if isinstance(target, Tensor) and dtypes.is_float(target.dtype) and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     if weight is None:
         return _F._cross_entropy_unweighted(input, target, ignore_index=ignore_index, reduction=reduction,
@@ -82,9 +82,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 
 def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
-    if target.shape != input.shape:
-        raise RuntimeError(f"cross_entropy: probability targets must have the input's shape {input.shape}, "
-                           f"got {target.shape}")
     dim = 1 if input.ndim > 1 else 0
     classes = input.shape[dim]
     _check_weight(weight, classes, "cross_entropy")

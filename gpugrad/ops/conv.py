@@ -10,6 +10,7 @@ times, and the op code is the same on every device.
 """
 from ..autograd import Function
 from ..backends.conv_params import check_conv2d_args, normalize_pair
+from ..errors import ShapeError
 from .join import pad as pad_op
 
 
@@ -76,7 +77,7 @@ def _add_bias(out, bias, op):
     if bias is None:
         return out
     if bias.shape != (out.shape[1],):
-        raise ValueError(f"{op}: bias must have shape ({out.shape[1]},), got {bias.shape}")
+        raise ShapeError(f"{op}: bias must have shape ({out.shape[1]},), got {bias.shape}")
     return out + bias.reshape(1, -1, 1, 1)
 
 
@@ -99,11 +100,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """The adjoint of conv2d: weight is (in_channels, out_channels/groups, kH, kW), as in PyTorch."""
     _conv_inputs("conv_transpose2d", input, weight)
     if input.ndim != 4 or weight.ndim != 4:
-        raise ValueError(f"conv_transpose2d: input and weight must be 4-D, got {input.shape} and {weight.shape}")
+        raise ShapeError(f"conv_transpose2d: input and weight must be 4-D, got {input.shape} and {weight.shape}")
     stride, padding = normalize_pair("stride", stride), normalize_pair("padding", padding)
     dilation, out_pad = normalize_pair("dilation", dilation), normalize_pair("output_padding", output_padding)
     if input.shape[1] != weight.shape[0]:
-        raise ValueError(f"conv_transpose2d: input has {input.shape[1]} channels but weight of shape "
+        raise ShapeError(f"conv_transpose2d: input has {input.shape[1]} channels but weight of shape "
                          f"{weight.shape} expects {weight.shape[0]}")
     if any(p >= max(s, d) for p, s, d in zip(out_pad, stride, dilation)):
         raise ValueError(f"conv_transpose2d: output_padding {out_pad} must be smaller than stride {stride} "
