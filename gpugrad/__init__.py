@@ -1,7 +1,7 @@
 """gpugrad: a tensor autograd library with PyTorch's names, NumPy/Numba on the CPU and
 hand-written CUDA kernels on the GPU."""
 from . import tensor_methods  # noqa: F401  (binds ops as Tensor methods)
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like, linspace, ones,
                        ones_like, tensor, zeros, zeros_like)
 from .device import device

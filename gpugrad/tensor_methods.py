@@ -111,3 +111,10 @@ MORE_METHODS.update({name: getattr(inplace_math, name) for name in inplace_math.
 
 for _name, _fn in MORE_METHODS.items():
     setattr(Tensor, _name, _fn)
+
+# autograd hooks (gpugrad.autograd.graph)
+from .autograd import graph as _graph  # noqa: E402
+
+Tensor.register_hook = _graph.register_hook
+Tensor.register_post_accumulate_grad_hook = _graph.register_post_accumulate_grad_hook
+Tensor.retains_grad = property(_graph.retains_grad)

@@ -3,41 +3,13 @@
 Backward hooks see (grad_input, grad_output): identity nodes wrap the module's tensor inputs
 and its output, so the engine delivers those gradients to them on the way back.
 """
-import itertools
-
 from ..autograd import Function
+from ..autograd.graph import add_hook
 from ..tensor import Tensor
-
-_ids = itertools.count()
-
-
-class RemovableHandle:
-    """What register_*_hook returns: .remove() unregisters the hook."""
-
-    def __init__(self, hooks):
-        self.hooks, self.id = hooks, next(_ids)
-
-    def remove(self):
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def register(module, kind, hook, prepend=False):
-    hooks = module.__dict__.setdefault("_hooks", {}).setdefault(kind, {})
-    handle = RemovableHandle(hooks)
-    if prepend:
-        items = list(hooks.items())
-        hooks.clear()
-        hooks[handle.id] = hook
-        hooks.update(items)
-    else:
-        hooks[handle.id] = hook
-    return handle
+    return add_hook(module.__dict__.setdefault("_hooks", {}).setdefault(kind, {}), hook, prepend)
 
 
 class _Tap(Function):
