@@ -5,7 +5,8 @@ import math
 
 from .. import dtypes
 from ..autograd import Function
-from ._args import binary_operands, norm_dims, to_float
+from ._args import binary_operands, norm_dims
+from .unary import _unary
 
 
 class Log2(Function):
@@ -127,10 +128,6 @@ class Elementwise(Function):
     @staticmethod
     def forward(ctx, *arrays, fn, **kwargs):
         return getattr(ctx.xp, fn)(*arrays, **kwargs)
-
-
-def _unary(fn):
-    return lambda x: fn.apply(to_float(x))
 
 
 log2, log1p, expm1 = _unary(Log2), _unary(Log1p), _unary(Expm1)

@@ -1,6 +1,6 @@
 """Adadelta: PyTorch's update on the parameters' arrays."""
 from ..tensor import Tensor
-from .optimizer import Optimizer, run_closure
+from .optimizer import Optimizer, ascent_or_decay, run_closure
 
 
 class Adadelta(Optimizer):
@@ -22,10 +22,7 @@ class Adadelta(Optimizer):
                     for name in ("square_avg", "acc_delta"):
                         state[name] = Tensor._make(xp.zeros_like(x), p.device)
                 state["step"] += 1
-                if group["maximize"]:
-                    g = -g
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * x
+                g = ascent_or_decay(group, g, x)
                 v, u = state["square_avg"]._data, state["acc_delta"]._data
                 v *= rho
                 v += (1 - rho) * g * g

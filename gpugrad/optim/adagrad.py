@@ -1,6 +1,6 @@
 """Adagrad: PyTorch's update on the parameters' arrays."""
 from ..tensor import Tensor
-from .optimizer import Optimizer, run_closure
+from .optimizer import Optimizer, ascent_or_decay, run_closure
 
 
 class Adagrad(Optimizer):
@@ -26,10 +26,7 @@ class Adagrad(Optimizer):
                 if not state:
                     state.update(_fresh(p, group))
                 state["step"] += 1
-                if group["maximize"]:
-                    g = -g
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * x
+                g = ascent_or_decay(group, g, x)
                 clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
                 s = state["sum"]._data
                 s += g * g

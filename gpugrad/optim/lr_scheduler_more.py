@@ -126,8 +126,9 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(state)
 
 
-class ReduceLROnPlateau:
-    """Multiply the lr by factor when `metrics` passed to step() stops improving for patience epochs."""
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by factor when `metrics` passed to step() stops improving for patience epochs.
+    Its own __init__ (no initial step, as in PyTorch); the rest is LRScheduler's."""
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  cooldown=0, min_lr=0, eps=1e-8):
@@ -144,7 +145,7 @@ class ReduceLROnPlateau:
         self.min_lrs = _per_group("min_lr", optimizer, min_lr)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs, self.cooldown_counter, self.last_epoch = 0, 0, 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = self._group_lrs()
 
     def _better(self, a, best):
         if self.mode == "min":
@@ -167,13 +168,4 @@ class ReduceLROnPlateau:
                 if group["lr"] - new > self.eps:
                     group["lr"] = new
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        return self._last_lr
-
-    def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
+        self._last_lr = self._group_lrs()

@@ -1,6 +1,6 @@
 """RMSprop: PyTorch's update on the parameters' arrays."""
 from ..tensor import Tensor
-from .optimizer import Optimizer, run_closure
+from .optimizer import Optimizer, ascent_or_decay, run_closure
 
 
 class RMSprop(Optimizer):
@@ -28,10 +28,7 @@ class RMSprop(Optimizer):
                     for name in names:
                         state[name] = Tensor._make(xp.zeros_like(x), p.device)
                 state["step"] += 1
-                if group["maximize"]:
-                    g = -g
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * x
+                g = ascent_or_decay(group, g, x)
                 v = state["square_avg"]._data
                 v *= alpha
                 v += (1 - alpha) * g * g

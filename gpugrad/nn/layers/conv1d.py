@@ -1,9 +1,10 @@
-"""Conv1d, MaxPool1d, AvgPool1d over (N, C, L) input."""
+"""Conv1d, MaxPool1d, AvgPool1d over (N, C, L) input (the pools keep their 2-D parents' settings)."""
 from ...creation import empty
 from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter
 from .linear import reset_default
+from .pool import AvgPool2d, MaxPool2d
 
 
 def _int(v):
@@ -43,30 +44,17 @@ class Conv1d(Module):
                 + (", bias=False" if self.bias is None else ""))
 
 
-class MaxPool1d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
-        super().__init__()
-        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+class MaxPool1d(MaxPool2d):
+    """Window maxima over (N, C, L) input; stride defaults to kernel_size."""
 
     def forward(self, input):
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-
-class AvgPool1d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-        super().__init__()
-        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+class AvgPool1d(AvgPool2d):
+    """Window means over (N, C, L) input; stride defaults to kernel_size."""
 
     def forward(self, input):
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
