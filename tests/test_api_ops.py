@@ -212,3 +212,73 @@ def test_scatter_src_larger_than_index_gradient(device):
     s = gpugrad.randn(2, 4, dtype=gpugrad.float64, device=device, requires_grad=True)
     i = gpugrad.tensor([[0, 3], [1, 2]], device=device)
     assert gpugrad.autograd.gradcheck(lambda x, s: x.scatter(1, i, s), (x, s))
+
+
+# --- gradchecks on hypothesis-drawn shapes (broadcasting included), both devices ----------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+from gpugrad.autograd import gradcheck, gradgradcheck  # noqa: E402
+
+SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+PAIRS = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+F = gpugrad.nn.functional
+UNARY = {  # name: (fn, input transform keeping away from domain edges and kinks)
+    "log2": (lambda x: x.log2(), lambda a: np.abs(a) + 0.5),
+    "log1p": (lambda x: x.log1p(), lambda a: np.abs(a)),
+    "expm1": (lambda x: x.expm1(), lambda a: a),
+    "rsqrt": (lambda x: x.rsqrt(), lambda a: np.abs(a) + 0.5),
+    "reciprocal": (lambda x: x.reciprocal(), lambda a: np.abs(a) + 0.5),
+    "square": (lambda x: x.square(), lambda a: a),
+    "erf": (lambda x: x.erf(), lambda a: a),
+    "silu": (F.silu, lambda a: a),
+    "elu": (F.elu, lambda a: np.where(np.abs(a) < 0.05, 0.1, a)),
+    "mish": (F.mish, lambda a: a),
+    "hardswish": (F.hardswish, lambda a: a * 2 + 0.01),
+    "relu6": (F.relu6, lambda a: np.where(np.abs(a) < 0.05, 0.1, a) * 2),
+}
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(shape=SHAPES, seed=st.integers(0, 2**32 - 1))
+def test_unary_gradcheck_random_shapes(name, shape, seed):
+    fn, prep = UNARY[name]
+    a = prep(np.random.default_rng(seed).standard_normal(shape))
+    for device in ("cpu", "cuda"):
+        assert gradcheck(fn, (gpugrad.tensor(a, device=device, requires_grad=True),))
+
+
+@given(shapes=PAIRS, seed=st.integers(0, 2**32 - 1))
+def test_remainder_gradcheck_broadcast(shapes, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.1, 0.9, shapes.input_shapes[0]) + rng.integers(-3, 3, shapes.input_shapes[0])
+    b = np.full(shapes.input_shapes[1], 1.0) * rng.choice([-1.0, 1.0])
+    # away from the jumps of a % b: a stays off the multiples of b
+    assert gradcheck(lambda a, b: a % b, (gpugrad.tensor(a, requires_grad=True), gpugrad.tensor(b, requires_grad=True)))
+
+
+@given(shape=SHAPES, seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_dim_ops_gradcheck_random_shapes(shape, seed, data):
+    rng = np.random.default_rng(seed)
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    a = rng.standard_normal(shape)
+    idx = gpugrad.tensor(rng.integers(0, shape[dim], shape))
+    for fn in (lambda x: x.cumsum(dim), lambda x: x.cumprod(dim), lambda x: x.flip(dim),
+               lambda x: x.roll(1, dim), lambda x: x.sort(dim)[0], lambda x: x.gather(dim, idx),
+               lambda x: x.scatter_add(dim, idx, x * 2), lambda x: x.repeat(*([2] * len(shape)))):
+        assert gradcheck(fn, (gpugrad.tensor(a, requires_grad=True),))
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (lambda a, b: gpugrad.einsum("ij,jk->ik", a, b), [(2, 3), (3, 2)]),
+    (lambda a, b: (a.cumsum(1) * b).cumprod(0), [(3, 2), (3, 2)]),
+    (lambda a, b: a.gather(1, gpugrad.tensor([[1, 0], [2, 2]])) * b, [(2, 3), (2, 2)]),
+    (lambda a, b: gpugrad.nn.functional.layer_norm(a * b, (3,)), [(2, 3), (3,)]),
+    (lambda a, b: gpugrad.nn.functional.silu(a) * b.erf(), [(2, 3), (2, 3)]),
+], ids=["einsum", "cumsum_cumprod", "gather", "layer_norm", "silu_erf"])
+def test_second_derivatives(fn, shapes):
+    rng = np.random.default_rng(11)
+    xs = [gpugrad.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert gradgradcheck(fn, xs)
