@@ -191,7 +191,9 @@ def test_lerp_tensor_weight():
 @pytest.mark.parametrize("call, err, match", [
     (lambda x: x.gather(1, gpugrad.tensor([[0.0]])), TypeError, "int64"),
     (lambda x: x.gather(1, gpugrad.tensor([0])), RuntimeError, "dims"),
-    (lambda x: x.gather(1, gpugrad.tensor([[5]])), IndexError, "out of range"),
+    (lambda x: x.gather(1, gpugrad.tensor([[5]])), RuntimeError, "out of bounds"),
+    (lambda x: x.gather(1, gpugrad.tensor([[-1]])), RuntimeError, "out of bounds"),
+    (lambda x: x.scatter_add(0, gpugrad.tensor([[2]]), x), RuntimeError, "out of bounds"),
     (lambda x: x.topk(7), RuntimeError, "k"),
     (lambda x: x.repeat(2), RuntimeError, "repeat"),
     (lambda x: x.unfold(1, 9, 1), RuntimeError, "unfold"),

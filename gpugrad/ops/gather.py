@@ -97,9 +97,10 @@ def _index(x, dim, index, op, src=None):
             raise RuntimeError(f"{op}: index of shape {index.shape} is larger than the tensor's {x.shape}"
                                + ("" if src is None else f" or src's {src.shape}") + f" in dim {i}")
     idx = index._data
-    if idx.size and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
-        raise IndexError(f"{op}: index out of range for dim {d} of size {x.shape[d]}")
-    return d, idx % max(x.shape[d], 1)
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
+        raise RuntimeError(f"{op}: index {int(idx.min() if idx.min() < 0 else idx.max())} is out of bounds "
+                           f"for dim {d} of size {x.shape[d]}")
+    return d, idx
 
 
 def gather(x, dim, index):
