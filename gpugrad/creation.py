@@ -128,7 +128,13 @@ def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=Fals
 
 
 def linspace(start, end, steps, dtype=None, device="cpu", requires_grad=False):
-    return _new(lambda xp, s, dt: xp.linspace(start, end, steps, dtype=dt), (), dtype, device, requires_grad)
+    """`steps` evenly spaced values from start to end; an integer dtype truncates them toward
+    zero, as PyTorch does (NumPy floors)."""
+    def make(xp, _, dt):
+        if dt.kind == "f":
+            return xp.linspace(start, end, steps, dtype=dt)
+        return xp.trunc(xp.linspace(start, end, steps, dtype="float64")).astype(dt)
+    return _new(make, (), dtype, device, requires_grad)
 
 
 def _like(maker, t, dtype, device, requires_grad, *extra):

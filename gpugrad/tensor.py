@@ -121,10 +121,11 @@ class Tensor:
     def data(self, other):
         self._data = other._data
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's .grad (PyTorch's Tensor.backward)."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (PyTorch's Tensor.backward); with
+        `inputs`, only into those tensors' .grad."""
         from .autograd.functional import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # --- in-place changes: the only writes to _data outside ops' forwards and the backends ---
     def _bump_version(self):

@@ -66,3 +66,55 @@ for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)
 Tensor.T = property(shape.t_)
 Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
+
+# --- the wider PyTorch surface: indexing along a dim, ordering, scans, layout, more math -----
+from .ops import gather, inplace_math, layout, pointwise as pw, scan, sort  # noqa: E402
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "bool": "BoolTensor"}
+
+
+def _type(self, dtype=None):
+    """x.type() names the tensor type; x.type(dtype) converts, as in PyTorch."""
+    if dtype is None:
+        prefix = "gpugrad." if self.device.type == "cpu" else "gpugrad.cuda."
+        return prefix + _TYPE_NAMES[str(self.dtype)]
+    return convert.to(self, dtype)
+
+
+MORE_METHODS = {
+    "gather": gather.gather, "scatter": gather.scatter, "scatter_add": gather.scatter_add,
+    "index_select": gather.index_select, "masked_fill": gather.masked_fill,
+    "masked_select": gather.masked_select,
+    "sort": sort.sort, "argsort": sort.argsort, "topk": sort.topk,
+    "cumsum": scan.cumsum, "cumprod": scan.cumprod,
+    "flip": layout.flip, "roll": layout.roll, "tril": layout.tril, "triu": layout.triu,
+    "repeat": layout.repeat, "tile": layout.tile, "unfold": layout.unfold, "t": layout.t,
+    "all": pw.all, "any": pw.any, "isnan": pw.isnan, "isinf": pw.isinf, "isfinite": pw.isfinite,
+    "isclose": pw.isclose, "allclose": pw.allclose,
+    "floor": pw.floor, "ceil": pw.ceil, "round": pw.round, "trunc": pw.trunc, "sign": pw.sign,
+    "log2": pw.log2, "log1p": pw.log1p, "expm1": pw.expm1, "rsqrt": pw.rsqrt,
+    "reciprocal": pw.reciprocal, "square": pw.square, "erf": pw.erf,
+    "remainder": pw.remainder, "floor_divide": pw.floor_divide,
+    "__mod__": pw.remainder, "__rmod__": _reflect(pw.remainder),
+    "__floordiv__": pw.floor_divide, "__rfloordiv__": _reflect(pw.floor_divide),
+    "__and__": pw.bitwise_and, "__rand__": _reflect(pw.bitwise_and),
+    "__or__": pw.bitwise_or, "__ror__": _reflect(pw.bitwise_or),
+    "__xor__": pw.bitwise_xor, "__rxor__": _reflect(pw.bitwise_xor), "__invert__": pw.bitwise_not,
+    "bitwise_and": pw.bitwise_and, "bitwise_or": pw.bitwise_or, "bitwise_xor": pw.bitwise_xor,
+    "bitwise_not": pw.bitwise_not, "logical_not": pw.logical_not,
+    "eq": _cmp("__eq__"), "ne": _cmp("__ne__"), "lt": _cmp("__lt__"), "le": _cmp("__le__"),
+    "gt": _cmp("__gt__"), "ge": _cmp("__ge__"),
+    # int32 is not a gpugrad dtype: .int() gives int64, the integer dtype there is
+    "int": lambda self: convert.to(self, "int64"), "type": _type,
+}
+MORE_METHODS.update({name: getattr(inplace_math, name) for name in inplace_math.__all__})
+
+for _name, _fn in MORE_METHODS.items():
+    setattr(Tensor, _name, _fn)
+
+# autograd hooks (gpugrad.autograd.graph)
+from .autograd import graph as _graph  # noqa: E402
+
+Tensor.register_hook = _graph.register_hook
+Tensor.register_post_accumulate_grad_hook = _graph.register_post_accumulate_grad_hook
+Tensor.retains_grad = property(_graph.retains_grad)

@@ -10,6 +10,7 @@ import weakref
 
 from .fit import fit
 from .function import Node
+from .graph import run_grad_hooks, run_post_accumulate_hooks
 from .grad_mode import set_grad_enabled
 
 
@@ -24,11 +25,13 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
     capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture else {}
 
     def deliver(leaf, g):
+        g = run_grad_hooks(leaf, g)
         if captured is not None:
             if id(leaf) in capture_ids:
                 captured[id(leaf)] = g if id(leaf) not in captured else captured[id(leaf)] + g
         else:
             _accumulate(leaf, g, create_graph)
+            run_post_accumulate_hooks(leaf)
 
     with set_grad_enabled(create_graph):
         buffers = {}
@@ -55,6 +58,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
 
 
 def _visit(node, g, retain_graph, create_graph, captured, capture_nodes, buffers, deliver):
+    g = run_grad_hooks(node, g)
     if node.retained is not None and node.retained() is not None:
         _accumulate(node.retained(), g, create_graph)
     if node in capture_nodes:

@@ -32,10 +32,26 @@ def _seed(outputs, grads, caller):
     return outputs, seeds
 
 
-def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False):
-    """Accumulate gradients of `tensors` into the leaves' .grad."""
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of `tensors` into the leaves' .grad (only into `inputs`' .grad when
+    given: leaves or non-leaf tensors)."""
     roots, seeds = _seed(tensors, grad_tensors, "backward")
-    run_backward(roots, seeds, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+    retain = bool(retain_graph) or create_graph
+    if inputs is None:
+        run_backward(roots, seeds, retain_graph=retain, create_graph=create_graph)
+        return
+    from ..tensor import Tensor
+    from .engine import _accumulate
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"backward: input {i} (shape {t.shape}) does not require grad")
+    grads = run_backward(roots, seeds, retain_graph=retain, create_graph=create_graph, capture=inputs)
+    for t, g in zip(inputs, grads):
+        if g is not None:
+            _accumulate(t, g, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -54,3 +70,65 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
                                "outputs; pass allow_unused=True to get None for it")
     return tuple(result)
+
+
+def _as_tuple(x):
+    from ..tensor import Tensor
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
+    """d func(*inputs) / d inputs, as torch.autograd.functional.jacobian: for one input and one
+    output a tensor of shape output.shape + input.shape; a tuple per input and/or per output
+    otherwise. Built row by row with grad(); an output independent of an input gives zeros
+    (strict=True raises instead)."""
+    from ..creation import zeros
+    from .grad_mode import enable_grad
+    single_in = not isinstance(inputs, (tuple, list))
+    xs = tuple(x.detach().requires_grad_(True) for x in _as_tuple(inputs))
+    with enable_grad():
+        out = func(*xs)
+    single_out = not isinstance(out, (tuple, list))
+    outs = _as_tuple(out)
+    rows = []
+    for o in outs:
+        per_input = [[] for _ in xs]
+        flat = o.reshape(-1)
+        for k in range(flat.numel()):
+            grads = (None,) * len(xs)
+            if o.requires_grad:
+                grads = grad(flat[k], xs, retain_graph=True, create_graph=create_graph, allow_unused=True)
+            for i, (x, g) in enumerate(zip(xs, grads)):
+                if g is None:
+                    if strict:
+                        raise RuntimeError(f"jacobian: output {len(rows)} does not depend on input {i} "
+                                           "(strict=True)")
+                    g = zeros(*x.shape, dtype=x.dtype, device=x.device)
+                per_input[i].append(g if create_graph else g.detach())
+        rows.append(tuple(_stack_rows(gs, o.shape, x.shape) for gs, x in zip(per_input, xs)))
+    result = tuple(r[0] if single_in else r for r in rows)
+    return result[0] if single_out else result
+
+
+def _stack_rows(gs, out_shape, in_shape):
+    from ..creation import zeros
+    from ..ops.join import stack
+    if not gs:
+        return zeros(*(tuple(out_shape) + tuple(in_shape)))
+    return stack(gs).reshape(tuple(out_shape) + tuple(in_shape))
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, outer_jacobian_strategy="reverse-mode"):
+    """Second derivatives of a scalar func(*inputs), as torch.autograd.functional.hessian."""
+    single_in = not isinstance(inputs, (tuple, list))
+
+    def gradient(*xs):
+        out = func(*xs)
+        if out.numel() != 1:
+            raise RuntimeError(f"hessian: func must return a single-element tensor, got shape {out.shape}")
+        gs = grad(out.reshape(()), xs, create_graph=True, allow_unused=True)
+        from ..creation import zeros
+        gs = tuple(zeros(*x.shape, dtype=x.dtype, device=x.device) if g is None else g for x, g in zip(xs, gs))
+        return gs[0] if single_in else gs
+
+    return jacobian(gradient, inputs, create_graph=create_graph, strict=strict)

@@ -46,3 +46,30 @@ class enable_grad(set_grad_enabled):
 
     def __init__(self):
         super().__init__(True)
+
+
+class inference_mode(set_grad_enabled):
+    """`with gpugrad.inference_mode():`, `@gpugrad.inference_mode()` or `@gpugrad.inference_mode`:
+    record nothing (gpugrad's no_grad; PyTorch's extra inference-tensor restrictions don't apply)."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # used as a bare decorator
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        super().__init__(not mode)
+        self.inference = bool(mode)
+
+    def __enter__(self):
+        self._prev_inference = is_inference_mode_enabled()
+        _state.inference = self.inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state.inference = self._prev_inference
+        return super().__exit__(*exc)
+
+
+def is_inference_mode_enabled():
+    return getattr(_state, "inference", False)

@@ -5,6 +5,8 @@ reject the same bad arguments with the same messages before any kernel runs.
 """
 import operator
 
+from ..errors import ShapeError
+
 
 def normalize_pair(name, v):
     """Return `v` (an int or a pair of ints) as an (h, w) tuple of ints."""
@@ -64,9 +66,9 @@ def check_conv2d_args(x_shape, w_shape, stride, padding, dilation, groups):
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     shapes = f"(input shape {x_shape}, weight shape {w_shape})"
     if len(w_shape) != 4:
-        raise ValueError(f"weight must be 4-D (out_channels, in_channels/groups, kH, kW) {shapes}")
+        raise ShapeError(f"weight must be 4-D (out_channels, in_channels/groups, kH, kW) {shapes}")
     if len(x_shape) != 4:
-        raise ValueError(f"input must be 4-D NCHW {shapes}")
+        raise ShapeError(f"input must be 4-D NCHW {shapes}")
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ValueError(f"groups must be a positive int, got groups={groups!r} {shapes}")
     stride = normalize_pair("stride", stride)
@@ -82,17 +84,17 @@ def check_conv2d_args(x_shape, w_shape, stride, padding, dilation, groups):
     if min(pads) < 0:
         raise ValueError(f"padding must be >= 0, got padding={padding!r} {shapes}")
     if x_shape[1] % groups or w_shape[0] % groups:
-        raise ValueError(f"groups={groups} must divide in_channels={x_shape[1]} and "
+        raise ShapeError(f"groups={groups} must divide in_channels={x_shape[1]} and "
                          f"out_channels={w_shape[0]} {shapes}")
     channels = w_shape[1] * groups
     if x_shape[1] != channels and x_shape[3] == channels:
-        raise ValueError(f"input looks like NHWC: it has weight.shape[1]*groups={channels} channels "
+        raise ShapeError(f"input looks like NHWC: it has weight.shape[1]*groups={channels} channels "
                          f"in its last axis; conv2d expects NCHW, use x.transpose(0, 3, 1, 2) {shapes}")
     if x_shape[1] != channels:
-        raise ValueError(f"input channels {x_shape[1]} != weight.shape[1]*groups = {channels} {shapes}")
+        raise ShapeError(f"input channels {x_shape[1]} != weight.shape[1]*groups = {channels} {shapes}")
     for axis, size, k, d, before, after in (("height", x_shape[2], kernel[0], dilation[0], *pads[:2]),
                                             ("width", x_shape[3], kernel[1], dilation[1], *pads[2:])):
         if d * (k - 1) + 1 > size + before + after:
-            raise ValueError(f"kernel size: effective {axis} dilation*(k-1)+1 = {d * (k - 1) + 1} is larger "
+            raise ShapeError(f"kernel size: effective {axis} dilation*(k-1)+1 = {d * (k - 1) + 1} is larger "
                              f"than the padded input {axis} {size + before + after} {shapes}")
     return stride, pads, dilation

@@ -7,3 +7,8 @@ from .loader import DataLoader, default_collate
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "transforms", "read_idx",
            "IDXError", "mnist", "mnist_5k", "digits", "Split"]
+
+# torch.utils.data's dataset utilities
+from .subsets import ConcatDataset, Subset, random_split  # noqa: E402
+
+__all__ += ["ConcatDataset", "Subset", "random_split"]

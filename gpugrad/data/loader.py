@@ -19,23 +19,45 @@ def default_collate(samples):
 
 
 class DataLoader:
-    """Iterate over `dataset` in batches of `batch_size`.
+    """Iterate over `dataset` in batches of `batch_size`, with torch.utils.data.DataLoader's arguments.
 
     shuffle: a new order each epoch, drawn from `generator` (a NumPy Generator) or from one seeded
     by `seed` (fresh entropy when both are None); its state is in `state_dict()` so a resumed run
     sees the same orders.
     drop_last: skip a final batch smaller than `batch_size`.
+    num_workers: that many worker threads fetch and collate batches in parallel, up to
+    prefetch_factor batches each ahead of the loop; batches still come in order. worker_init_fn
+    (worker_id) runs once in each worker as it starts; persistent_workers keeps them across epochs.
+    pin_memory: accepted; host memory is not pinned (batches go to `device` as they are).
+    collate_fn: turns a list of samples into a batch (default_collate when None).
     device: where the batch tensors go (None leaves them where the dataset made them).
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 generator=None, device=None, collate_fn=default_collate):
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", seed=None, device=None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if sampler is not None or batch_sampler is not None:
+            raise NotImplementedError("DataLoader: sampler and batch_sampler are not supported; use shuffle "
+                                      "and batch_size, or a Subset of the dataset")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative int, got {num_workers!r}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing. "
+                             "let num_workers > 0 to enable multiprocessing")
         self.dataset, self.batch_size = dataset, batch_size
-        self.shuffle, self.drop_last = shuffle, drop_last
-        self.device, self.collate_fn = device, collate_fn
+        self.shuffle, self.drop_last = bool(shuffle), drop_last
+        self.device = device
+        self.collate_fn = default_collate if collate_fn is None else collate_fn
+        self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.worker_init_fn, self.persistent_workers = worker_init_fn, persistent_workers
+        self.prefetch_factor = 2 if prefetch_factor is None and num_workers else prefetch_factor
         self.rng = generator if generator is not None else np.random.default_rng(seed)
+        self._pool = None
 
     def __len__(self):
         n = len(self.dataset)
@@ -44,12 +66,18 @@ class DataLoader:
     def __iter__(self):
         n = len(self.dataset)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield self._to_device(self._fetch(order[start:start + self.batch_size]))
+        batches = [order[start:start + self.batch_size]
+                   for start in range(0, len(self) * self.batch_size, self.batch_size)]
+        if self.num_workers == 0:
+            for indices in batches:
+                yield self._to_device(self._fetch(indices))
+            return
+        from .workers import parallel_batches
+        yield from (self._to_device(b) for b in parallel_batches(self, batches))
 
     def _fetch(self, indices):
-        if hasattr(self.dataset, "__getitems__"):
-            return self.dataset.__getitems__(indices)
+        if self.collate_fn is default_collate and hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(indices)  # already a batch
         return self.collate_fn([self.dataset[int(i)] for i in indices])
 
     def _to_device(self, batch):

@@ -67,3 +67,72 @@ class RandomShift:
     def __repr__(self):
         return f"RandomShift({self.max_shift})"
 
+
+
+# --- torchvision-style transforms on single images ------------------------------------------
+
+class ToTensor:
+    """An image (H, W, C) or (H, W) array, uint8 in [0, 255] -> float32 (C, H, W) in [0, 1];
+    float arrays keep their values. Accepts anything np.asarray takes (a PIL image too)."""
+
+    def __call__(self, pic):
+        import numpy as np
+
+        from ..creation import tensor
+        arr = np.asarray(pic)
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        if arr.ndim != 3:
+            raise TypeError(f"ToTensor: expected an (H, W) or (H, W, C) image, got shape {arr.shape}")
+        out = arr.transpose(2, 0, 1)
+        out = out.astype(np.float32) / 255 if arr.dtype == np.uint8 else out.astype(np.float32)
+        return tensor(np.ascontiguousarray(out))
+
+    def __repr__(self):
+        return "ToTensor()"
+
+
+class RandomCrop:
+    """A random size crop of a (C, H, W) or (N, C, H, W) tensor (one position per call), after
+    optional zero padding of `padding` pixels (int, (w, h) or (left, top, right, bottom))."""
+
+    def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant", generator=None):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.padding, self.pad_if_needed, self.fill = padding, pad_if_needed, fill
+        self.padding_mode, self.generator = padding_mode, generator
+
+    def __call__(self, x):
+        from ..nn.functional import pad
+        if self.padding is not None:
+            p = self.padding
+            p = (p,) * 4 if isinstance(p, int) else (p[0], p[1]) * 2 if len(p) == 2 else tuple(p)
+            x = pad(x, (p[0], p[2], p[1], p[3]), mode=self.padding_mode,
+                    value=self.fill if self.padding_mode == "constant" else None)
+        h, w = x.shape[-2:]
+        th, tw = self.size
+        if self.pad_if_needed and (h < th or w < tw):
+            dh, dw = max(th - h, 0), max(tw - w, 0)
+            x = pad(x, (dw, dw, dh, dh), mode=self.padding_mode,
+                    value=self.fill if self.padding_mode == "constant" else None)
+            h, w = x.shape[-2:]
+        if h < th or w < tw:
+            raise ValueError(f"RandomCrop: crop size {self.size} is larger than the input size {(h, w)}")
+        rng = _rng(self.generator)
+        top, left = int(rng.integers(0, h - th + 1)), int(rng.integers(0, w - tw + 1))
+        return x[..., top:top + th, left:left + tw]
+
+    def __repr__(self):
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomHorizontalFlip:
+    """Flip the last (width) dim with probability p."""
+
+    def __init__(self, p=0.5, generator=None):
+        self.p, self.generator = p, generator
+
+    def __call__(self, x):
+        return x.flip(-1) if _rng(self.generator).random() < self.p else x
+
+    def __repr__(self):
+        return f"RandomHorizontalFlip(p={self.p})"

@@ -25,7 +25,26 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if not self.__dict__.get("_hooks"):
+            return self.forward(*args, **kwargs)
+        from .hooks import call
+        return call(self, args, kwargs)
+
+    def register_forward_pre_hook(self, hook, prepend=False):
+        """hook(module, args) runs before forward; a non-None result replaces args."""
+        from .hooks import register
+        return register(self, "forward_pre", hook, prepend)
+
+    def register_forward_hook(self, hook, prepend=False):
+        """hook(module, args, output) runs after forward; a non-None result replaces the output."""
+        from .hooks import register
+        return register(self, "forward", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) runs when the gradients of the module's inputs
+        are computed; a non-None result replaces grad_input."""
+        from .hooks import register
+        return register(self, "backward", hook, prepend)
 
     # --- registration -------------------------------------------------------------------
     def __setattr__(self, name, value):

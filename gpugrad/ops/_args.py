@@ -26,7 +26,10 @@ def as_tensor(value, like):
 
 
 def cast(t, dtype):
-    return t if t.dtype == dtype else Cast.apply(t, dtype=dtype)
+    """t in `dtype`; a cast to an integer or bool dtype leaves the graph (no gradient flows there)."""
+    if t.dtype == dtype:
+        return t
+    return Cast.apply(t if dtypes.is_float(dtype) else t.detach(), dtype=dtype)
 
 
 def to_float(t):

@@ -14,6 +14,7 @@ from ..autograd import Function
 from ..backends import algorithms
 from ..backends.conv_params import check_conv2d_args, conv_output_size, normalize_pair
 from ._args import unbatched_too
+from ..errors import ShapeError
 from .join import pad as pad_op
 
 
@@ -94,7 +95,7 @@ def _add_bias(out, bias, op):
     if bias is None:
         return out
     if bias.shape != (out.shape[1],):
-        raise ValueError(f"{op}: bias must have shape ({out.shape[1]},), got {bias.shape}")
+        raise ShapeError(f"{op}: bias must have shape ({out.shape[1]},), got {bias.shape}")
     return out + bias.reshape(1, -1, 1, 1)
 
 
@@ -119,11 +120,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """The adjoint of conv2d: weight is (in_channels, out_channels/groups, kH, kW), as in PyTorch."""
     _conv_inputs("conv_transpose2d", input, weight)
     if weight.ndim != 4:
-        raise ValueError(f"conv_transpose2d: weight must be 4-D, got {weight.shape} (input {input.shape})")
+        raise ShapeError(f"conv_transpose2d: weight must be 4-D, got {weight.shape} (input {input.shape})")
     stride, padding = normalize_pair("stride", stride), normalize_pair("padding", padding)
     dilation, out_pad = normalize_pair("dilation", dilation), normalize_pair("output_padding", output_padding)
     if input.shape[1] != weight.shape[0]:
-        raise ValueError(f"conv_transpose2d: input has {input.shape[1]} channels but weight of shape "
+        raise ShapeError(f"conv_transpose2d: input has {input.shape[1]} channels but weight of shape "
                          f"{weight.shape} expects {weight.shape[0]}")
     if any(p >= max(s, d) for p, s, d in zip(out_pad, stride, dilation)):
         raise ValueError(f"conv_transpose2d: output_padding {out_pad} must be smaller than stride {stride} "

@@ -63,11 +63,13 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         xp = ctx.xp
         # PyTorch's conventions where the formulas give 0·inf: d(a^0)/da = 0 and d(0^b)/db = 0
+        # for b >= 0 (for b < 0 it stays inf·log 0 = -inf, as in PyTorch)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = g * where(Tensor._make(b._data == 0, b.device), 0.0, b * a ** (b - 1))
         if ctx.needs_input_grad[1]:
-            gb = g * where(Tensor._make(xp.broadcast_to(a._data == 0, out.shape), a.device), 0.0, out * a.log())
+            zero_base = xp.broadcast_to((a._data == 0) & (b._data >= 0), out.shape)
+            gb = g * where(Tensor._make(zero_base, a.device), 0.0, out * a.log())
         return ga, gb
 
 
@@ -93,6 +95,21 @@ class Maximum(Function):
     def backward(ctx, g):
         a, b = ctx.saved_arrays
         share = (a > b) + 0.5 * (a == b)
+        return g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)
+
+
+class Minimum(Function):
+    """Elementwise min; at ties the gradient is split evenly, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_arrays
+        share = (a < b) + 0.5 * (a == b)
         return g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)
 
 
@@ -152,13 +169,15 @@ def maximum(a, b):
 
 
 def minimum(a, b):
-    return -maximum(-as_tensor(a, b), -as_tensor(b, a))
+    return Minimum.apply(*binary_operands(a, b, "minimum"))
 
 
 def where(condition, a, b):
     """a where condition else b (condition: a bool tensor), broadcast together."""
-    if not hasattr(a, "_data") and not hasattr(b, "_data"):
-        raise TypeError("where: at least one of the two values must be a tensor")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        if not isinstance(condition, Tensor):
+            raise TypeError("where: the condition or one of the two values must be a tensor")
+        a = as_tensor(a, condition)  # scalars on both sides: their own dtype, condition's device
     a, b = binary_operands(a, b, "where")
     cond = as_tensor(condition, a)
     if cond.dtype != dtypes.bool_:

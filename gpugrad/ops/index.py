@@ -73,6 +73,30 @@ def normalize_index(x, index, op="index"):
     return tuple(out)
 
 
+def stages(index):
+    """The index as PyTorch applies it: integers before index arrays. NumPy counts an integer
+    as an index array, so x[0, :, [1, 2]] would put the new dim first there; PyTorch selects
+    x[0] first and gives shape (3, 2) for a (2, 3, 4) x. Returns one or two indexes to apply
+    in turn (each a view-or-copy NumPy index)."""
+    ints = any(isinstance(p, int) for p in index)
+    arrays = any(hasattr(p, "shape") for p in index)
+    if not (ints and arrays):
+        return (index,)
+    first, rest = [], []
+    for p in index:
+        if isinstance(p, int):
+            first.append(p)
+        elif p is None:
+            rest.append(p)
+        elif p is Ellipsis:
+            first.append(p)
+            rest.append(p)
+        else:  # a slice or an index array: it keeps its dims for the second stage
+            first.extend([slice(None)] * (p.ndim if hasattr(p, "shape") and p.dtype == bool else 1))
+            rest.append(p)
+    return tuple(first), tuple(rest)
+
+
 def getitem(x, index):
     given = {id(p._data): p for p in (index if isinstance(index, tuple) else (index,)) if isinstance(p, Tensor)}
     index = normalize_index(x, index)
@@ -80,8 +104,10 @@ def getitem(x, index):
         x._data[index]
     except IndexError as e:
         raise IndexError(f"index: {e} (tensor of shape {x.shape})") from None
-    tensors = [given[id(p)] if id(p) in given else Tensor._make(p, x.device) for p in index if hasattr(p, "shape")]
-    return GetItem.apply(x, *tensors, index=tuple(_ARRAY if hasattr(p, "shape") else p for p in index))
+    for part in stages(index):
+        tensors = [given[id(p)] if id(p) in given else Tensor._make(p, x.device) for p in part if hasattr(p, "shape")]
+        x = GetItem.apply(x, *tensors, index=tuple(_ARRAY if hasattr(p, "shape") else p for p in part))
+    return x
 
 
-__all__ = ["getitem", "normalize_index"]
+__all__ = ["getitem", "normalize_index", "stages"]

@@ -6,7 +6,7 @@ Each bumps the tensor's version so a tensor saved for backward and then modified
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
 from ._args import as_tensor
-from .index import normalize_index
+from .index import normalize_index, stages
 
 
 def _check(t, op, *others):
@@ -94,9 +94,12 @@ def normal_(t, mean=0.0, std=1.0):
 
 def setitem(t, index, value):
     index = normalize_index(t, index, "setitem")
+    parts = stages(index)
 
     def put(a, v):
-        a[index] = v
+        if len(parts) == 2:  # integers first (a view), then the index arrays, as PyTorch orders them
+            a = a[parts[0]]
+        a[parts[-1]] = v
     return _apply(t, "setitem", put, value, strict=False)
 
 

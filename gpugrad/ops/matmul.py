@@ -7,6 +7,7 @@ the engine, not here.
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 from ._args import promote_pair
 
 
@@ -27,16 +28,16 @@ class MatMul(Function):
 def matmul(a, b):
     a, b = promote_pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
     b2 = b.unsqueeze(-1) if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:
-        raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape} "
+        raise ShapeError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape} "
                          f"({a2.shape[-1]} != {b2.shape[-2]})")
     try:
         np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} are not broadcastable") from None
+        raise ShapeError(f"matmul: batch dims of {a.shape} and {b.shape} are not broadcastable") from None
     out = MatMul.apply(a2, b2)
     if a.ndim == 1:
         out = out.squeeze(-2)

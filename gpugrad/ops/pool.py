@@ -71,9 +71,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Window means; with count_include_pad=False the padding is left out of each divisor."""
     from .conv import conv2d
     kernel, stride, padding, _ = _pool_params("avg_pool2d", input, kernel_size, stride, padding, 1)
-    if ceil_mode:
-        raise ValueError("avg_pool2d: ceil_mode=True is not supported; pad the input instead")
     n, c, h, w = input.shape
+    if ceil_mode:
+        return _avg_pool2d_ceil(input, kernel, stride, padding, count_include_pad)
     if kernel == stride and padding == (0, 0) and h % kernel[0] == 0 and w % kernel[1] == 0:
         return input.reshape(n, c, h // kernel[0], kernel[0], w // kernel[1], kernel[1]).mean((3, 5))
     ones = input.backend.xp.ones((c, 1) + kernel, dtype=input.dtype)
@@ -83,6 +83,25 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     plane = input.backend.xp.ones((1, 1, h, w), dtype=input.dtype)
     counts = conv2d(_const(plane, input), _const(ones[:1], input), stride=stride, padding=padding)
     return sums / counts
+
+
+def _avg_pool2d_ceil(input, kernel, stride, padding, count_include_pad):
+    """ceil_mode: the last windows may hang past the padded input; like PyTorch, they average
+    over the part inside the padded input (count_include_pad) or inside the input itself."""
+    from .conv import conv2d
+    from .join import pad
+    xp, (n, c, h, w) = input.backend.xp, input.shape
+    out = [pool_output_size(size, k, s, p, 1, True) for size, k, s, p in zip((h, w), kernel, stride, padding)]
+    extra = [max(0, (o - 1) * s + k - (size + 2 * p))
+             for o, size, k, s, p in zip(out, (h, w), kernel, stride, padding)]
+    (ph, pw), (eh, ew) = padding, extra
+    ones = _const(xp.ones((c, 1) + kernel, dtype=input.dtype), input)
+    sums = conv2d(pad(input, (pw, pw + ew, ph, ph + eh)), ones, stride=stride, groups=c)
+    if count_include_pad:
+        plane = pad(_const(xp.ones((1, 1, h + 2 * ph, w + 2 * pw), dtype=input.dtype), input), (0, ew, 0, eh))
+    else:
+        plane = pad(_const(xp.ones((1, 1, h, w), dtype=input.dtype), input), (pw, pw + ew, ph, ph + eh))
+    return sums / conv2d(plane, ones[:1], stride=stride)
 
 
 def _bins(size, out):

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..autograd.fit import BroadcastTo
+from ..errors import ShapeError
 from ._args import norm_dim, norm_dims
 
 
@@ -53,7 +54,7 @@ def _new_shape(x, shape, op):
     known = [s for s in shape if s != -1]
     n = int(np.prod(known)) if known else 1
     if shape.count(-1) > 1 or (-1 in shape and (n == 0 or x.numel() % n)) or (-1 not in shape and n != x.numel()):
-        raise ValueError(f"{op}: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into {shape}")
+        raise ShapeError(f"{op}: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into {shape}")
     return tuple(x.numel() // n if s == -1 else s for s in shape)
 
 
@@ -114,8 +115,10 @@ def squeeze(x, dim=None):
 
 def permute(x, *dims):
     dims = _sizes(dims)
+    if len({d % max(x.ndim, 1) for d in dims}) != len(dims):
+        raise ShapeError(f"permute: dims {dims} repeat a dimension (shape {x.shape})")
     if sorted(norm_dims(dims, x.ndim, "permute")) != list(range(x.ndim)) or len(dims) != x.ndim:
-        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {x.shape}")
+        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {x.shape}")
     return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
 
 
@@ -138,14 +141,14 @@ def expand(x, *sizes):
     sizes = _sizes(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {sizes} has fewer dims than the tensor's shape {x.shape}")
+        raise ShapeError(f"expand: {sizes} has fewer dims than the tensor's shape {x.shape}")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     try:
         ok = np.broadcast_shapes(x.shape, shape) == shape
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"expand: cannot expand shape {x.shape} to {sizes}")
+        raise ShapeError(f"expand: cannot expand shape {x.shape} to {sizes}")
     return x if shape == x.shape else BroadcastTo.apply(x, shape=shape)
 
 

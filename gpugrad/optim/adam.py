@@ -2,7 +2,7 @@
 import math
 
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, run_closure
 
 
 class Adam(Optimizer):
@@ -16,7 +16,8 @@ class Adam(Optimizer):
                                       amsgrad=amsgrad, maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
-    def step(self):
+    def step(self, closure=None):
+        loss = run_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
@@ -55,6 +56,7 @@ class Adam(Optimizer):
                 update *= lr / (1 - beta1 ** step)
                 x -= update
                 p._bump_version()
+        return loss
 
 
 class AdamW(Adam):

@@ -165,3 +165,8 @@ def _set_momentum(group, value, use_beta1):
         group["betas"] = (value, *group["betas"][1:])
     else:
         group["momentum"] = value
+
+
+# more schedules, in their own module (importing this base)
+from .lr_scheduler_more import (ExponentialLR, LambdaLR, LinearLR, MultiStepLR, ReduceLROnPlateau,  # noqa: E402,F401
+                                SequentialLR)

@@ -126,3 +126,21 @@ def _state_value(v, param):
     if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind == "f" and (v.ndim > 0 or param.ndim == 0):
         return Tensor(v, dtype=param.dtype, device=param.device)
     return _plain(v)
+
+
+def ascent_or_decay(group, g, x):
+    """The gradient array as the update uses it: negated for maximize, plus weight_decay·x (L2)."""
+    if group["maximize"]:
+        g = -g
+    if group["weight_decay"]:
+        g = g + group["weight_decay"] * x
+    return g
+
+
+def run_closure(closure):
+    """step(closure): re-evaluate the model and return its loss, with gradients enabled."""
+    if closure is None:
+        return None
+    from ..autograd import enable_grad
+    with enable_grad():
+        return closure()

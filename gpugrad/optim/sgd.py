@@ -1,6 +1,6 @@
 """SGD with momentum, dampening, Nesterov momentum and (L2) weight decay: PyTorch's update."""
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, run_closure
 
 
 class SGD(Optimizer):
@@ -14,7 +14,8 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
-    def step(self):
+    def step(self, closure=None):
+        loss = run_closure(closure)
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
@@ -35,3 +36,4 @@ class SGD(Optimizer):
                     d = d + momentum * buf._data if nesterov else buf._data
                 x -= lr * d
                 p._bump_version()
+        return loss
