@@ -53,9 +53,50 @@ def _parser():
     return p
 
 
+def _whole(lo, hi=None):
+    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v and (hi is None or v <= hi),
+            f"a whole number from {lo}" + (f" to {hi}" if hi is not None else " up"))
+
+
+_FINITE = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf"),
+           "a finite number ≥ 0")
+# What each setting may be: (test, the allowed values in words); checked on the command line's
+# values and on a checkpoint's, so an edited checkpoint can't start a run the command line can't.
+ALLOWED = {"model": (("cnn", "lenet", "mlp").__contains__, "cnn, lenet or mlp"),
+           "data": (("mnist-5k", "digits", "mnist").__contains__, "mnist-5k, digits or mnist"),
+           "data_dir": (lambda v: isinstance(v, str), "a folder"),
+           "device": (("auto", "cpu", "cuda").__contains__, "auto, cpu or cuda"),
+           "epochs": _whole(1), "batch_size": _whole(1), "limit": _whole(1), "lr": _FINITE,
+           "optimizer": (("adamw", "adam", "sgd").__contains__, "adamw, adam or sgd"),
+           "weight_decay": _FINITE, "shift": _whole(0), "seed": _whole(0, 2 ** 64 - 1),
+           "out": (lambda v: isinstance(v, str) and v != "", "a folder name")}
+
+
+def _check(settings, source=None):
+    """SetupError for the first setting that isn't allowed (`source`: the checkpoint it came from)."""
+    from .train import SetupError
+    for key, value in settings.items():
+        ok, allowed = ALLOWED[key]
+        if not ok(value) and not (value is None and key in ("data_dir", "limit")):
+            name = f"{source}: its setting {key}" if source else "--" + key.replace("_", "-")
+            raise SetupError(f"{name} must be {allowed}, got {value!r}")
+    return settings
+
+
+def _saved_settings(path):
+    """The settings stored in checkpoint `path`, checked like the command line's."""
+    from .train import SetupError, load_checkpoint
+    settings = load_checkpoint(path)["settings"]
+    if not isinstance(settings, dict) or set(settings) != set(DEFAULTS):
+        raise SetupError(f"{path}: its settings are not those of a `gpugrad train` run of this version")
+    if (settings["data"] == "mnist") != isinstance(settings["data_dir"], str):
+        raise SetupError(f"{path}: its settings name data {settings['data']!r} with folder {settings['data_dir']!r}")
+    return _check(dict(settings), path)
+
+
 def _settings(args):
     """The run's settings: the checkpoint's when resuming (only RESUMABLE ones may change)."""
-    from .train import SetupError, load_checkpoint
+    from .train import SetupError
     from .train.parts import DEFAULT_LR
     given = {k: v for k, v in vars(args).items() if k in DEFAULTS and v is not None}
     if "data" in given:
@@ -63,15 +104,13 @@ def _settings(args):
             given["data"], given["data_dir"] = _data_arg(given["data"])
         except argparse.ArgumentTypeError as e:
             raise SetupError(str(e)) from None
-    for key in ("epochs", "batch_size", "limit"):
-        if given.get(key, 1) < 1:
-            raise SetupError(f"--{key.replace('_', '-')} must be at least 1, got {given[key]}")
+    _check(given)
     if args.resume is None:
         settings = {**DEFAULTS, **given}
         if settings["lr"] is None:
             settings["lr"] = DEFAULT_LR[settings["optimizer"]]
         return settings
-    settings = dict(load_checkpoint(args.resume)["settings"])
+    settings = _saved_settings(args.resume)
     changed = sorted(k for k, v in given.items() if k not in RESUMABLE and settings.get(k) != v)
     if changed:
         raise SetupError(f"--resume continues the saved run; it can't change {', '.join(changed)}")
@@ -82,29 +121,19 @@ def _settings(args):
 
 def _train(args):
     from .train import Run
+    from .train.outdir import claim
     settings = _settings(args)
-    print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
-    return Run(settings, resume=args.resume).fit()
+    with claim(settings["out"]):
+        print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
+        return Run(settings, resume=args.resume).fit()
 
 
 def _evaluate(args):
     import numpy as np
 
-    from .train import Run, evaluate, load_checkpoint
-    settings = {**load_checkpoint(args.checkpoint)["settings"], "device": args.device}
+    from .train import Run, evaluate
+    settings = {**_saved_settings(args.checkpoint), "device": args.device}
     run = Run(settings, resume=args.checkpoint)
-    _, acc, preds = evaluate(run.model, run.test_loader)
-    labels = np.concatenate([y.numpy() for _, y in run.test_loader])
-    matrix = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(matrix, (labels, np.array(preds)), 1)
-    print(f"test accuracy {100 * acc:.2f}% on {len(labels)} {settings['data']} digits")
-    print("confusion matrix (rows: true digit, columns: predicted)")
-    print("     " + "".join(f"{c:>5}" for c in range(10)))
-    for digit, row in enumerate(matrix):
-        print(f"{digit:>5}" + "".join(f"{v:>5}" for v in row))
-    return 0
-
-
 def _bench(argv):
     """Run benchmarks/ from a source checkout (or the Docker image), which pip does not install."""
     try:
@@ -140,7 +169,16 @@ def _doctor(args):
     return 0 if real_gpu or not args.require_gpu else 1
 
 
+def _mute_stdout():
+    """Point stdout at /dev/null so exiting doesn't fail again flushing a closed pipe or full disk."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by something without a descriptor
+        pass
+
+
 def main(argv=None):
+    """Exit status: 0 done, 1 a write failed, 2 bad settings or input, 128 + N after signal N."""
     from .train import SetupError
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:
@@ -153,3 +191,11 @@ def main(argv=None):
     except SetupError as e:
         print(f"gpugrad {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before training started: nothing to save
+        return 130
+    except OSError as e:  # a full disk or closed stdout: files are written atomically, so the last checkpoint stands
+        if e.filename is None:
+            _mute_stdout()
+        print(f"gpugrad {args.command}: error: can't write {e.filename or 'standard output'}: "
+              f"{e.strerror or e}; stopped", file=sys.stderr)
+        return 1
