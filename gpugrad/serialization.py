@@ -145,7 +145,8 @@ def _array_reader(zf, file_size):
                 arr = np.empty(shape, dtype, order="F" if fortran else "C")
                 view = memoryview(arr.reshape(-1, order="A")).cast("B")
                 for start in range(0, nbytes, _CHUNK):
-                    f.readinto(view[start:start + _CHUNK])
+                    if f.readinto(view[start:start + _CHUNK]) != min(_CHUNK, nbytes - start):
+                        raise ValueError(f"array {name!r} is truncated")
             cache[name] = arr
         return cache[name]
     return read

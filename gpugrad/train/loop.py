@@ -112,7 +112,7 @@ class Run:
             return 128 + self.stop.received
         except KeyboardInterrupt:
             print(f"\naborted; {self.ckpt_path} holds the last completed epoch", flush=True)
-            return 128 + self.stop.received
+            return 128 + (self.stop.received or signal.SIGINT)
         self._write_outputs()
         rows = self.progress["metrics"]
         print(f"{len(rows)} epochs in {sum(r['seconds'] for r in rows):.1f} s, final test accuracy "

@@ -17,12 +17,11 @@ OUTPUTS = ("checkpoint.npz", "metrics.json", "metrics.png")
 
 @contextlib.contextmanager
 def claim(out):
-    """Create `out` and hold its lock while the block runs; SetupError if either can't be done."""
-    if not out:
-        raise SetupError("--out must name a folder, got ''")
+    """Create `out` and hold its lock while the block runs; SetupError if either can't be done.
+    A folder it created is removed again if the run left it empty."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise SetupError(f"--out {out} is a file, not a folder")
-    path = os.path.join(out, LOCK)
+    path, created = os.path.join(out, LOCK), not os.path.isdir(out)
     try:
         os.makedirs(out, exist_ok=True)
         fd = _lock(path, out)
@@ -34,8 +33,12 @@ def claim(out):
     try:
         yield out
     finally:
-        os.unlink(path)  # while still locked, so no other run holds a lock on the removed file
+        with contextlib.suppress(FileNotFoundError):  # while still locked, so no other run holds
+            os.unlink(path)                           # a lock on the removed file
         os.close(fd)
+        if created:  # a run that failed before writing anything leaves no empty folder
+            with contextlib.suppress(OSError):
+                os.rmdir(out)
 
 
 def _lock(path, out):

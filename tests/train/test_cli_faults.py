@@ -212,3 +212,9 @@ def test_resume_or_evaluate_an_edited_checkpoint_is_one_line(tmp_path, capsys, s
     args = ["--resume", str(tmp_path / "edited.npz")] if command == "train" else [str(tmp_path / "edited.npz")]
     assert main([command, *args]) == 2
     _one_line_error(capsys, "edited.npz", problem)
+
+
+def test_a_run_that_fails_at_load_time_leaves_no_empty_out(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "new"), "--data", "mnist", str(tmp_path / "nowhere")]) == 2
+    _one_line_error(capsys, "nowhere")
+    assert not (tmp_path / "new").exists()
