@@ -86,7 +86,7 @@ def _check(settings, source=None):
 def _saved_settings(path):
     """The settings stored in checkpoint `path`, checked like the command line's."""
     from .train import SetupError, load_checkpoint
-    settings = load_checkpoint(path)["settings"]
+    settings = load_checkpoint(path, map_location="cpu")["settings"]  # the run may use another device
     if not isinstance(settings, dict) or set(settings) != set(DEFAULTS):
         raise SetupError(f"{path}: its settings are not those of a `gpugrad train` run of this version")
     if (settings["data"] == "mnist") != isinstance(settings["data_dir"], str):
@@ -134,6 +134,18 @@ def _evaluate(args):
     from .train import Run, evaluate
     settings = {**_saved_settings(args.checkpoint), "device": args.device}
     run = Run(settings, resume=args.checkpoint)
+    _, acc, preds = evaluate(run.model, run.test_loader)
+    labels = np.concatenate([y.numpy() for _, y in run.test_loader])
+    matrix = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(matrix, (labels, np.array(preds)), 1)
+    print(f"test accuracy {100 * acc:.2f}% on {len(labels)} {settings['data']} digits")
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("     " + "".join(f"{c:>5}" for c in range(10)))
+    for digit, row in enumerate(matrix):
+        print(f"{digit:>5}" + "".join(f"{v:>5}" for v in row))
+    return 0
+
+
 def _bench(argv):
     """Run benchmarks/ from a source checkout (or the Docker image), which pip does not install."""
     try:

@@ -2,10 +2,13 @@
 line naming the problem (exit 2 for input, 1 for a failed write, 128 + N after signal N), found
 before training starts where it can be, and the last good checkpoint stays intact."""
 import errno
+import io
 import os
+import re
 import signal
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -218,3 +221,23 @@ def test_a_run_that_fails_at_load_time_leaves_no_empty_out(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "new"), "--data", "mnist", str(tmp_path / "nowhere")]) == 2
     _one_line_error(capsys, "nowhere")
     assert not (tmp_path / "new").exists()
+
+
+def test_a_checkpoint_from_a_gpu_this_machine_lacks_evaluates_on_cpu(tmp_path, saved_run, capsys):
+    path = tmp_path / "gpu.npz"
+    gpugrad.save(saved_run, path)
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    header = "__gpugrad_checkpoint__.npy"
+    text = np.load(io.BytesIO(members[header])).tobytes().decode()
+    text = re.sub('"device": "[^"]*"', '"device": "cuda:7"', text)
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(text.encode(), np.uint8))
+    members[header] = buf.getvalue()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, payload in members.items():
+            zf.writestr(name, payload)
+    with pytest.raises(RuntimeError, match="cuda:7"):
+        gpugrad.load(path)  # as saved, its tensors need a GPU that isn't here
+    assert main(["evaluate", str(path), "--device", "cpu"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
