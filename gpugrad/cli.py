@@ -191,21 +191,25 @@ def _mute_stdout():
         pass
 
 
-def main(argv=None):
-    """Exit status: 0 done, 1 a write failed, 2 bad settings or input, 128 + N after signal N."""
+def _run(args):
+    """Run `train` or `evaluate`; a setting or input they refuse is one line and exit status 2."""
     from .train import SetupError
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        return _bench(argv[1:])
-    args = _parser().parse_args(argv)
-    if args.command == "doctor":
-        return _doctor(args)
     try:
         return _train(args) if args.command == "train" else _evaluate(args)
     except SetupError as e:
         print(f"gpugrad {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl-C before training started: nothing to save
+
+
+def main(argv=None):
+    """Exit status: 0 done, 1 a write failed, 2 bad settings or input, 128 + N after signal N."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        return _doctor(args) if args.command == "doctor" else _run(args)
+    except KeyboardInterrupt:  # Ctrl-C while starting up (imports, data loading): nothing to save
         return 130
     except OSError as e:  # a full disk or closed stdout: outputs are written atomically, so the
         if e.filename is None:  # last checkpoint stands; file writes name their file
