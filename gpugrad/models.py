@@ -12,6 +12,8 @@ def cnn(in_shape, classes=10):
     """Two 3×3 conv blocks (conv, batch norm, ReLU, 2×2 max pool) and a linear classifier:
     the default, since batch norm lets it train fast at a high one-cycle learning rate."""
     c, h, w = in_shape
+    if min(h, w) < 4:
+        raise ValueError(f"cnn needs images of at least 4×4 pixels (it pools twice), got {h}×{w}")
     return nn.Sequential(
         nn.Conv2d(c, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),

@@ -45,8 +45,14 @@ def mnist(directory):
         if arr.ndim != want or arr.dtype != np.uint8:
             raise IDXError(f"{path}: expected {want}-d unsigned bytes, got {arr.ndim}-d {arr.dtype}")
         parts[key] = (arr, path)
+    (x_train, train_path), (x_test, test_path) = parts["x_train"], parts["x_test"]
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise IDXError(f"{train_path} holds {'×'.join(map(str, x_train.shape[1:]))} images but "
+                       f"{test_path} holds {'×'.join(map(str, x_test.shape[1:]))}; both must have one size")
     for split in ("train", "test"):
         (x, xpath), (y, ypath) = parts["x_" + split], parts["y_" + split]
+        if len(x) == 0 or min(x.shape[1:]) == 0:
+            raise IDXError(f"{xpath} holds no images (shape {x.shape})")
         if len(x) != len(y):
             raise IDXError(f"{xpath} holds {len(x)} images but {ypath} holds {len(y)} labels")
         if y.size and y.max() > 9:

@@ -1,5 +1,6 @@
 """The training loop behind `gpugrad train`: epochs of shuffled, augmented batches, an
-evaluation and a checkpoint after each, and Ctrl-C turned into a checkpoint and a clean exit."""
+evaluation and a checkpoint after each, and Ctrl-C or SIGTERM turned into a checkpoint and a
+clean exit."""
 import os
 import signal
 import threading
@@ -30,27 +31,30 @@ def evaluate(model, loader):
 
 
 class _Stop(Exception):
-    """Raised between batches after a Ctrl-C, when the run's state is consistent."""
+    """Raised between batches after a Ctrl-C or SIGTERM, when the run's state is consistent."""
 
 
-class CtrlC:
-    """While active, a first Ctrl-C only sets `requested` (the loop stops after the current batch,
-    so model, optimizer and batch-norm statistics agree); a second one interrupts at once."""
+class StopSignals:
+    """While active, a first Ctrl-C (SIGINT) or SIGTERM (what `docker stop` and `kill` send) only
+    records itself in `received` (the loop stops after the current batch, so model, optimizer and
+    batch-norm statistics agree); a second one interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __enter__(self):
-        self.requested, self._old = False, None
+        self.received, self._old = None, {}
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
+            self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def _handle(self, signum, frame):
-        if self.requested:
+        if self.received:
             raise KeyboardInterrupt
-        self.requested = True
+        self.received = signal.Signals(signum)
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
 
 
 class Run:
@@ -68,37 +72,47 @@ class Run:
                          "data_rng": self.train_loader.state_dict()}
         if resume is not None:
             self._resume(resume)
-        os.makedirs(settings["out"], exist_ok=True)
         self.ckpt_path = os.path.join(settings["out"], "checkpoint.npz")
 
     def _resume(self, path):
+        """Restore the saved state; a part that doesn't fit the run its settings describe (another
+        model's weights, edited numbers) is a one-line SetupError, raised before anything trains."""
         ckpt = load_checkpoint(path, map_location=self.device)
-        self.model.load_state_dict(ckpt["model"])
-        self.opt.load_state_dict(ckpt["optimizer"])
-        self.sched.load_state_dict(ckpt["scheduler"])
-        self.progress = {k: ckpt[k] for k in self.progress}
-        state.restore_gpugrad_rng(ckpt["gpugrad_rng"])
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.opt.load_state_dict(ckpt["optimizer"])
+            self.sched.load_state_dict(ckpt["scheduler"])
+            self.progress = state.checked_progress({k: ckpt[k] for k in self.progress},
+                                                   self.settings["epochs"], len(self.train_loader))
+            self.train_loader.load_state_dict(self.progress["data_rng"])
+            state.restore_gpugrad_rng(ckpt["gpugrad_rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+            problem = " ".join(str(e).split())
+            raise parts.SetupError(f"{path} doesn't fit the {self.settings['model']} run its settings "
+                                   f"describe: {problem[:300]}") from None
 
     def save(self):
         save(state.checkpoint(self.settings, self.model, self.opt, self.sched, self.progress), self.ckpt_path)
 
     def fit(self):
-        """Train the remaining epochs; returns 0, or 130 after a Ctrl-C (checkpoint saved)."""
+        """Train the remaining epochs; returns 0, or 128 + the signal's number after a Ctrl-C
+        (130) or SIGTERM (143), with a checkpoint saved."""
         epochs = self.settings["epochs"]
         try:
-            with CtrlC() as self.ctrl_c:
+            with StopSignals() as self.stop:
                 while self.progress["epoch"] < epochs:
                     self._epoch(self.progress["epoch"] + 1, epochs)
         except _Stop:
             p = self.progress
             self.save()
-            print(f"\ninterrupted in epoch {p['epoch'] + 1} after {p['step']}/{len(self.train_loader)} "
-                  f"batches; saved {self.ckpt_path} (continue with --resume {self.ckpt_path})", flush=True)
             self._write_outputs()
-            return 130
+            print(f"\n{self.stop.received.name}: interrupted in epoch {p['epoch'] + 1} after {p['step']}/"
+                  f"{len(self.train_loader)} batches; saved {self.ckpt_path} (continue with --resume "
+                  f"{self.ckpt_path})", flush=True)
+            return 128 + self.stop.received
         except KeyboardInterrupt:
             print(f"\naborted; {self.ckpt_path} holds the last completed epoch", flush=True)
-            return 130
+            return 128 + (self.stop.received or signal.SIGINT)
         self._write_outputs()
         rows = self.progress["metrics"]
         print(f"{len(rows)} epochs in {sum(r['seconds'] for r in rows):.1f} s, final test accuracy "
@@ -116,7 +130,7 @@ class Run:
         for i, (x, y) in enumerate(bar):
             if i < skip:
                 continue
-            if self.ctrl_c.requested:
+            if self.stop.received:
                 raise _Stop
             loss = F.cross_entropy(self.model(x), y)
             self.opt.zero_grad()

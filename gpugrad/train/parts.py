@@ -40,6 +40,10 @@ def load_split(settings):
     if settings.get("limit"):
         split = data.Split(*(a[np.linspace(0, len(a) - 1, min(settings["limit"], len(a))).astype(int)]
                              for a in split))
+    h, w = split.x_train.shape[2:]
+    if settings["shift"] >= min(h, w):
+        raise SetupError(f"--shift must be less than the image size ({h}×{w} pixels), "
+                         f"from 0 to {min(h, w) - 1}, got {settings['shift']}")
     return split
 
 

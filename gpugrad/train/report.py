@@ -1,16 +1,15 @@
-"""What a run leaves in --out: metrics.json (written atomically each epoch) and a PNG plot."""
+"""What a run leaves in --out: metrics.json (each epoch) and a PNG plot, both written atomically."""
 import json
 import os
-import tempfile
+
+from ..serialization import atomic_write
 
 
 def write_metrics(out, settings, epochs):
     """metrics.json: {"settings": {...}, "epochs": [{"epoch", "train_loss", ...}, ...]}."""
     path = os.path.join(out, "metrics.json")
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".metrics.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"settings": settings, "epochs": epochs}, f, indent=1)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        f.write(json.dumps({"settings": settings, "epochs": epochs}, indent=1).encode())
     return path
 
 
@@ -32,6 +31,9 @@ def plot(out, epochs):
     loss_ax.legend(handles, [h.get_label() for h in handles], loc="center right")
     fig.tight_layout()
     path = os.path.join(out, "metrics.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_write(path) as f:
+            fig.savefig(f, format="png", dpi=100)
+    finally:
+        plt.close(fig)
     return path

@@ -76,3 +76,18 @@ def test_mnist_count_mismatch_names_both_files(tmp_path):
     _write(tmp_path / "train-labels-idx1-ubyte.gz", _idx(np.zeros(5, np.uint8)), gz=True)
     with pytest.raises(IDXError, match="train-images.*6 images.*train-labels.*5 labels"):
         mnist(str(tmp_path))
+
+
+def test_mnist_without_images_is_refused_at_load_time(tmp_path):
+    _mnist_dir(tmp_path)
+    _write(tmp_path / "t10k-images-idx3-ubyte.gz", _idx(np.zeros((0, 28, 28), np.uint8)), gz=True)
+    _write(tmp_path / "t10k-labels-idx1-ubyte.gz", _idx(np.zeros(0, np.uint8)), gz=True)
+    with pytest.raises(IDXError, match=r"t10k-images-idx3-ubyte.gz holds no images \(shape \(0, 28, 28\)\)"):
+        mnist(str(tmp_path))
+
+
+def test_mnist_train_and_test_image_sizes_must_match(tmp_path):
+    _mnist_dir(tmp_path)
+    _write(tmp_path / "t10k-images-idx3-ubyte.gz", _idx(np.zeros((2, 1, 1), np.uint8)), gz=True)
+    with pytest.raises(IDXError, match="train-images.* holds 28×28 images but .*t10k-images.* holds 1×1"):
+        mnist(str(tmp_path))
