@@ -19,6 +19,16 @@ class Version:
         self.value = 0
 
 
+class RemovableHandle:
+    """What a hook registration returns: remove() unregisters the hook."""
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+
+    def remove(self):
+        self._hooks.pop(self, None)
+
+
 class Tensor:
     __array_priority__ = 1000  # ndarray <op> Tensor defers to the Tensor's reflected operator
     __hash__ = object.__hash__  # == is elementwise, so hash by identity
@@ -108,6 +118,16 @@ class Tensor:
         if self.grad_fn is not None:
             from .autograd.engine import watch
             watch(self)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call hook(self) once per backward, after every gradient for this leaf has been added to
+        its .grad (what DistributedDataParallel averages on). Returns a handle with remove()."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle] = hook
+        return handle
 
     def detach(self):
         """The same storage, cut from the graph."""

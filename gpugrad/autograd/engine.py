@@ -20,6 +20,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
     being accumulated into leaves' `.grad` (that is autograd.grad).
     """
     captured = {} if capture is not None else None
+    hooked = {}  # leaves with post-accumulate-grad hooks that got a gradient, in arrival order
     capture_ids = {id(t) for t in capture} if capture is not None else None
     capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture else {}
 
@@ -29,6 +30,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
                 captured[id(leaf)] = g if id(leaf) not in captured else captured[id(leaf)] + g
         else:
             _accumulate(leaf, g, create_graph)
+            if leaf.__dict__.get("_post_accumulate_grad_hooks"):
+                hooked[id(leaf)] = leaf
 
     with set_grad_enabled(create_graph):
         buffers = {}
@@ -50,6 +53,9 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
                     deps[edge] -= 1
                     if deps[edge] == 0:
                         ready.append(edge)
+        for leaf in hooked.values():  # once per backward, when every gradient has been added
+            for hook in tuple(leaf._post_accumulate_grad_hooks.values()):
+                hook(leaf)
     if captured is not None:
         return [captured.get(id(t)) for t in capture]
 
