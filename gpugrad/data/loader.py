@@ -26,24 +26,32 @@ class DataLoader:
     sees the same orders.
     drop_last: skip a final batch smaller than `batch_size`.
     device: where the batch tensors go (None leaves them where the dataset made them).
+    sampler: an iterable of dataset indices (a DistributedSampler) to batch in its order, instead
+    of shuffle's.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 generator=None, device=None, collate_fn=default_collate):
+                 generator=None, device=None, collate_fn=default_collate, sampler=None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         self.device, self.collate_fn = device, collate_fn
         self.rng = generator if generator is not None else np.random.default_rng(seed)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             yield self._to_device(self._fetch(order[start:start + self.batch_size]))
 

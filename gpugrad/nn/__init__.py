@@ -1,10 +1,10 @@
 """Neural-network building blocks: Module and Parameter, layers, init, and the functional ops."""
-from . import functional, init
+from . import functional, init, parallel
 from .layers import (GELU, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d,
                      Dropout, Flatten, Linear, MaxPool2d, ModuleList, ReLU, Sequential, Sigmoid, Tanh)
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["functional", "init", "Module", "Parameter", "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
+__all__ = ["functional", "init", "parallel", "Module", "Parameter", "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
            "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Linear", "MaxPool2d", "ModuleList",
            "ReLU", "Sequential", "Sigmoid", "Tanh"]
