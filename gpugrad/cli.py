@@ -9,9 +9,9 @@ import sys
 # to 98.4-98.6% test accuracy (seeds 0-2: 98.5, 98.6, 98.4; 15 epochs gave 97.9-98.3).
 DEFAULTS = {"model": "cnn", "data": "mnist-5k", "data_dir": None, "device": "auto", "epochs": 30,
             "batch_size": 32, "lr": None, "optimizer": "adamw", "weight_decay": 0.1, "shift": 2,
-            "seed": 0, "out": "runs/latest", "limit": None}
+            "seed": 0, "out": "runs/latest", "limit": None, "distributed": False, "dist_backend": None}
 # Settings a resumed run may change; the rest come from the checkpoint.
-RESUMABLE = ("device", "out")
+RESUMABLE = ("device", "out", "dist_backend")
 
 
 def _data_arg(values):
@@ -43,6 +43,10 @@ def _parser():
     t.add_argument("--seed", type=int, help="default: 0")
     t.add_argument("--out", help=f"output directory (default: {DEFAULTS['out']}; when resuming, the checkpoint's)")
     t.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
+    t.add_argument("--distributed", action="store_true", default=None,
+                   help="data-parallel over the processes mpiexec starts (mpiexec -n 2 gpugrad train "
+                        "--distributed); --batch-size is per process")
+    t.add_argument("--dist-backend", choices=["mpi", "nccl"], help="default: nccl on GPUs, mpi on CPUs")
     t.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # tests: N samples per split
     e = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
     e.add_argument("checkpoint")
@@ -81,9 +85,10 @@ def _settings(args):
 
 
 def _train(args):
-    from .train import Run
+    from .train import Run, parallel
     settings = _settings(args)
-    print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
+    if parallel.start(settings) == 0:
+        print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
     return Run(settings, resume=args.resume).fit()
 
 

@@ -1,7 +1,7 @@
 """The "nccl" backend: CuPy's NCCL communicator reduces CUDA tensors on the GPUs.
 
-MPI starts it (rank 0's NCCL unique id is broadcast over MPI) and keeps serving barrier() and
-object gathers. Each rank drives one GPU, cuda:(LOCAL_RANK mod the GPUs it sees). A collective
+MPI starts it (rank 0's NCCL unique id is broadcast over MPI) and keeps serving barrier(),
+object gathers and CPU tensors (as PyTorch's default backend sends CPU tensors to Gloo). Each rank drives one GPU, cuda:(LOCAL_RANK mod the GPUs it sees). A collective
 is queued on the current CuPy stream and then watched like the MPI ones: past the timeout the
 NCCL communicator is aborted and so is the job.
 """
@@ -49,9 +49,13 @@ class NCCLGroup:
                     ReduceOp.MAX: nccl.NCCL_MAX}
 
     def _check(self, tensor, what):
+        """True for a tensor on this rank's GPU, False for a CPU one (MPI's)."""
+        if tensor.device.type == "cpu":
+            return False
         if tensor.device != self.device:
             raise RuntimeError(f"{what}: the nccl backend on rank {self.rank} reduces tensors on {self.device}, "
-                               f"got one on {tensor.device} (use backend='mpi' for CPU tensors)")
+                               f"got one on {tensor.device}")
+        return True
 
     def _kind(self, buf):
         if buf.dtype not in self.dtypes:
@@ -59,7 +63,8 @@ class NCCLGroup:
         return self.dtypes[buf.dtype]
 
     def all_reduce(self, tensor, op):
-        self._check(tensor, "all_reduce")
+        if not self._check(tensor, "all_reduce"):
+            return self.mpi.all_reduce(tensor, op)
         if tensor.dtype == np.bool_:
             op = BOOL_OPS.get(op, op)
         with work_buffer(tensor._data, self.cupy) as buf:
@@ -68,7 +73,8 @@ class NCCLGroup:
             self._wait(stream, "all_reduce")
 
     def broadcast(self, tensor, src):
-        self._check(tensor, "broadcast")
+        if not self._check(tensor, "broadcast"):
+            return self.mpi.broadcast(tensor, src)
         with work_buffer(tensor._data, self.cupy) as buf:
             stream = self.cupy.cuda.get_current_stream()
             self.comm.bcast(buf.data.ptr, buf.size, self._kind(buf), src, stream.ptr)

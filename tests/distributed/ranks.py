@@ -139,10 +139,30 @@ def dies(how):
     report(error="none: the collective completed")
 
 
+def train_interrupted(step, *argv):
+    """`gpugrad train --distributed ARGV` with Ctrl-C pressed on rank 1 alone during batch `step`."""
+    from mpi4py import MPI
+
+    from gpugrad.cli import main
+    from gpugrad.train import loop
+    real, calls = loop.F.cross_entropy, []
+
+    def xent(*args, **kwargs):
+        if gpugrad.is_grad_enabled() and MPI.COMM_WORLD.Get_rank() == 1:
+            calls.append(1)
+            if len(calls) == int(step):
+                signal.raise_signal(signal.SIGINT)
+        return real(*args, **kwargs)
+    loop.F.cross_entropy = xent
+    sys.exit(main(["train", "--distributed", *argv]))
+
+
 CASES = {"ddp": ddp_matches_one_process, "collectives": collectives, "mismatch": mismatch,
          "unused": unused_parameter, "dies": dies}
 
 if __name__ == "__main__":
+    if sys.argv[1] == "train":
+        train_interrupted(*sys.argv[2:])
     timeout = float(os.environ.get("GPUGRAD_TEST_TIMEOUT", "60"))
     dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=timeout))
     CASES[sys.argv[1]](*sys.argv[2:])

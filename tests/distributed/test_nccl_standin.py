@@ -166,11 +166,15 @@ def test_ops_avg_bools_views_and_broadcast(standin):
     assert world.synced == [1] and mpi.events == ["barrier"]
 
 
-def test_tensors_off_the_ranks_gpu_are_refused(standin):
-    standin()
-    with pytest.raises(RuntimeError, match=r"reduces tensors on cuda:1, got one on cpu \(use backend='mpi'"):
-        dist.all_reduce(gpugrad.ones(2))
-    with pytest.raises(RuntimeError, match="got one on cuda:0"):
+def test_cpu_tensors_go_over_mpi_and_other_gpus_are_refused(standin):
+    _, comm, mpi = standin()
+    mpi.all_reduce = lambda t, op: mpi.events.append(("all_reduce", t.tolist(), op))
+    mpi.broadcast = lambda t, src: mpi.events.append(("broadcast", t.tolist(), src))
+    dist.all_reduce(gpugrad.ones(2), dist.ReduceOp.MAX)
+    dist.broadcast(gpugrad.zeros(1), 1)
+    assert mpi.events == [("all_reduce", [1.0, 1.0], dist.ReduceOp.MAX), ("broadcast", [0.0], 1)]
+    assert comm.calls == []
+    with pytest.raises(RuntimeError, match="reduces tensors on cuda:1, got one on cuda:0"):
         dist.broadcast(on_gpu([1.0], device="cuda:0"), 0)
 
 
