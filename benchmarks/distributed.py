@@ -4,7 +4,8 @@ Each function starts its own `mpiexec -n N python -m benchmarks.distributed --wo
 (the ranks must be separate processes) and returns plain dicts: name, params, median_ms and
 bytes_per_s (None where it means nothing). bytes_per_s of an all_reduce is the message size over
 its time (nccl-tests' "algorithm bandwidth"). The step rows train LeNet-5 on the CPU with the
-same global batch: one process on all of it, or two ranks (DistributedDataParallel) on half each.
+same global batch: one process on all of it, or two ranks (DistributedDataParallel) on half each,
+with and without one thread per process.
 
     python -m benchmarks.distributed            # prints the rows as JSON
 """
@@ -42,18 +43,22 @@ def all_reduce_rows(sizes=SIZES, repeats=30, ranks=2):
     return rows
 
 
-def step_rows(global_batch=128, steps=20, one_thread_per_rank=True):
-    """LeNet-5 training steps (AdamW) at one global batch: 1 process, then 2 ranks on half each.
-    With one_thread_per_rank the 2 ranks run with OMP_NUM_THREADS=NUMBA_NUM_THREADS=1."""
-    rows = []
-    threads = {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"} if one_thread_per_rank else {}
-    for ranks in (1, 2):
-        times = _mpiexec(ranks, "step", global_batch // ranks, steps, env=threads if ranks > 1 else None)
-        rows.append({"name": f"LeNet-5 step, global batch {global_batch}, {ranks} rank(s)"
-                             + (", 1 thread each" if ranks > 1 and one_thread_per_rank else ""),
-                     "params": {"global_batch": global_batch, "ranks": ranks, "steps": steps},
-                     "median_ms": 1e3 * statistics.median(times), "bytes_per_s": None})
-    return rows
+def step_rows(global_batch=128, steps=10, rounds=3):
+    """LeNet-5 training steps (AdamW) at one global batch: 1 process on all of it, or 2 ranks on
+    half each; each with its default threads and with one thread per process (OMP_NUM_THREADS=
+    NUMBA_NUM_THREADS=1). The four jobs run interleaved, `rounds` times; medians over all steps."""
+    one = {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    configs = [(1, None), (1, one), (2, one), (2, None)]
+    times = {i: [] for i in range(len(configs))}
+    for _ in range(rounds):
+        for i, (ranks, env) in enumerate(configs):
+            times[i] += _mpiexec(ranks, "step", global_batch // ranks, steps, env=env)
+    return [{"name": f"LeNet-5 step, global batch {global_batch}, {ranks} rank(s), "
+                     + ("1 thread each" if env else "default threads"),
+             "params": {"global_batch": global_batch, "ranks": ranks, "one_thread": bool(env),
+                        "steps": len(times[i])},
+             "median_ms": 1e3 * statistics.median(times[i]), "bytes_per_s": None}
+            for i, (ranks, env) in enumerate(configs)]
 
 
 def _worker_all_reduce(repeats, *sizes):
@@ -118,12 +123,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.distributed", description=__doc__.splitlines()[0])
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)  # what each rank runs
     p.add_argument("--repeats", type=int, default=30)
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args(argv)
     if args.worker:
         return _worker(*args.worker)
-    rows = all_reduce_rows(repeats=args.repeats) + step_rows(steps=args.steps) + \
-        step_rows(steps=args.steps, one_thread_per_rank=False)[1:]
+    rows = all_reduce_rows(repeats=args.repeats) + step_rows(steps=args.steps, rounds=args.rounds)
     print(json.dumps(rows, indent=1))
 
 

@@ -2,7 +2,8 @@
 
 Backends: "mpi" (mpi4py) reduces CPU tensors, and CUDA tensors by copying them through the
 host; "nccl" (CuPy's cupy.cuda.nccl) reduces CUDA tensors on the GPUs, its unique id broadcast
-over MPI. Every collective is in place on the tensor's storage and bumps its version.
+over MPI, and CPU tensors over MPI. Every collective is in place on the tensor's storage and
+bumps its version. mpi4py is imported by init_process_group, not by `import gpugrad`.
 
 Failure: each collective waits at most `timeout` (init_process_group's, default 30 minutes as
 in PyTorch); past it, the rank prints which collective stalled and aborts the whole job, so a

@@ -41,3 +41,9 @@ def test_two_ranks_train_rank_0_reports_and_an_interrupted_run_resumes_exactly(t
     alone = subprocess.run([sys.executable, "-m", "gpugrad", "train", "--resume", str(full / "checkpoint.npz")],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert alone.returncode == 2 and "trained on 2 processes; continue it with mpiexec -n 2" in alone.stderr
+
+
+def test_the_distributed_example_trains_and_rank_0_reports():
+    proc = run(["examples/distributed_mlp.py", "--epochs", "1"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("epoch 1: train loss") == 1 and proc.stdout.count("on 2 ranks") == 1
