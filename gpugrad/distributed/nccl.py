@@ -1,9 +1,10 @@
 """The "nccl" backend: CuPy's NCCL communicator reduces CUDA tensors on the GPUs.
 
 MPI starts it (rank 0's NCCL unique id is broadcast over MPI) and keeps serving barrier(),
-object gathers and CPU tensors (as PyTorch's default backend sends CPU tensors to Gloo). Each rank drives one GPU, cuda:(LOCAL_RANK mod the GPUs it sees). A collective
-is queued on the current CuPy stream and then watched like the MPI ones: past the timeout the
-NCCL communicator is aborted and so is the job.
+object gathers and CPU tensors (as PyTorch's default backend sends CPU tensors to Gloo). Each
+rank drives one GPU, cuda:(LOCAL_RANK mod the GPUs it sees). A collective is queued on the
+current CuPy stream and then watched like the MPI ones: past the timeout the NCCL communicator
+is aborted and so is the job.
 """
 import time
 

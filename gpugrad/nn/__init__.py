@@ -5,6 +5,6 @@ from .layers import (GELU, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["functional", "init", "parallel", "Module", "Parameter", "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
+__all__ = ["functional", "init", "Module", "Parameter", "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
            "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Linear", "MaxPool2d", "ModuleList",
-           "ReLU", "Sequential", "Sigmoid", "Tanh"]
+           "ReLU", "Sequential", "Sigmoid", "Tanh", "parallel"]

@@ -24,7 +24,7 @@ def start(settings):
     backend = settings.get("dist_backend")
     if backend is None:
         from ..cuda import is_simulated
-        backend = "nccl" if resolve_device(settings["device"]) == "cuda" and not is_simulated() else "mpi"
+        backend = "nccl" if resolve_device(settings["device"]).startswith("cuda") and not is_simulated() else "mpi"
     try:
         dist.init_process_group(backend, timeout=TIMEOUT)
     except (ImportError, RuntimeError) as e:
