@@ -82,16 +82,17 @@ class MPIGroup:
         return [pickle.loads(out[end - n:end].tobytes()) for n, end in zip(sizes, ends)]
 
     def wait(self, request, what):
-        """Poll `request` until done: busily for a few tries, then sleeping up to 1 ms between."""
-        deadline, tries = time.monotonic() + self.timeout, 0
+        """Poll `request` until done: busily for the first millisecond, then sleeping a tenth of
+        the time waited so far (at most 1 ms), so a long wait leaves the core to other work."""
+        start = time.monotonic()
         while not request.Test():
-            tries += 1
-            if tries > 100:
-                if time.monotonic() > deadline:
-                    self.abort(f"rank {self.rank}: {what} did not complete within {self.timeout:g} s "
-                               "(init_process_group's timeout): another rank died, hung or called a "
-                               "different collective")
-                time.sleep(min(1e-3, 1e-5 * (tries - 100)))
+            waited = time.monotonic() - start
+            if waited > self.timeout:
+                self.abort(f"rank {self.rank}: {what} did not complete within {self.timeout:g} s "
+                           "(init_process_group's timeout): another rank died, hung or called a "
+                           "different collective")
+            if waited > 1e-3:
+                time.sleep(min(1e-3, waited / 10))
 
     def abort(self, message):
         """Say why on stderr, then end every rank of the job."""

@@ -1,6 +1,7 @@
 """What each rank runs in the multi-process tests: `mpiexec -n 2 python tests/distributed/ranks.py CASE`.
 
-Each case prints one JSON line per rank ("RESULT {...}") for the test to read, or fails loudly.
+Each case has rank 0 print one JSON line per rank ("RESULT {...}") for the test to read, or
+fails loudly.
 """
 import datetime
 import json
@@ -21,7 +22,11 @@ B, STEPS = 8, 20  # per-rank batch, optimizer steps
 
 
 def report(**values):
-    print("RESULT " + json.dumps({"rank": dist.get_rank(), **values}), flush=True)
+    """Every rank's values, printed by rank 0 alone (mpiexec may interleave long lines of two ranks)."""
+    rows = [None] * dist.get_world_size()
+    dist.all_gather_object(rows, {"rank": dist.get_rank(), **values})
+    if dist.get_rank() == 0:
+        print("\n".join("RESULT " + json.dumps(row) for row in rows), flush=True)
 
 
 def mlp(seed):
