@@ -115,6 +115,21 @@ def mismatch():
         report(error=str(e))
 
 
+def buffers():
+    """Rank 0's buffers reach every rank at construction and before each forward that records a graph."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    ddp = DDP(model)
+    norm = model[1]
+    seen = [norm.running_mean.tolist()]
+    norm.running_mean += dist.get_rank()  # the ranks' statistics drift apart...
+    with gpugrad.no_grad():
+        ddp(gpugrad.ones(2, 3))  # ...and stay apart in a forward without a graph
+    seen.append(norm.running_mean.tolist())
+    ddp(gpugrad.ones(2, 3))  # rank 0's come first, then the same batch updates them alike
+    seen.append(norm.running_mean.tolist())
+    report(running_means=seen)
+
+
 def unused_parameter():
     """A parameter the loss never uses leaves its bucket unreduced: the next forward says so."""
     model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
@@ -163,7 +178,7 @@ def train_interrupted(step, *argv):
 
 
 CASES = {"ddp": ddp_matches_one_process, "collectives": collectives, "mismatch": mismatch,
-         "unused": unused_parameter, "dies": dies}
+         "unused": unused_parameter, "buffers": buffers, "dies": dies}
 
 if __name__ == "__main__":
     if sys.argv[1] == "train":

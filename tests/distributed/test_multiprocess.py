@@ -48,6 +48,13 @@ def test_a_model_that_differs_across_ranks_is_reported_on_every_rank():
         assert "rank 0 has parameter 0.weight of shape (5, 4)" in r["error"]
 
 
+def test_rank_0s_buffers_are_broadcast_before_each_training_forward():
+    r0, r1 = (r["running_means"] for r in results(run_case("buffers")))
+    assert r0[0] == r1[0]  # at construction
+    assert r0[1] != r1[1]  # a forward under no_grad leaves them
+    assert r0[2] == r1[2]
+
+
 def test_a_parameter_without_gradient_is_named_at_the_next_forward():
     for r in results(run_case("unused")):
         assert "expected to have finished reduction" in r["error"] and "1.weight" in r["error"]

@@ -45,9 +45,7 @@ class DistributedDataParallel(Module):
         states = list(module.parameters()) + list(module.buffers())
         _check_device_ids(device_ids, states)
         _check_same_on_every_rank(module)
-        with no_grad():
-            for bucket in _buckets(states, BROADCAST_BUCKET_BYTES):
-                _coalesced(bucket, lambda flat: dist.broadcast(flat, 0))
+        _broadcast_from_rank_0(states)
         params = [p for p in module.parameters() if p.requires_grad]
         self._grad_buckets = _buckets(params[::-1], bucket_cap_mb * 2**20)
         self._bucket_of = {id(p): i for i, bucket in enumerate(self._grad_buckets) for p in bucket}
@@ -61,10 +59,7 @@ class DistributedDataParallel(Module):
         if is_grad_enabled():
             self._arm()
             if self.broadcast_buffers:
-                buffers = list(self.module.buffers())
-                with no_grad():
-                    for bucket in _buckets(buffers, BROADCAST_BUCKET_BYTES):
-                        _coalesced(bucket, lambda flat: dist.broadcast(flat, 0))
+                _broadcast_from_rank_0(list(self.module.buffers()))
         return self.module(*args, **kwargs)
 
     def _arm(self):
@@ -120,6 +115,12 @@ def _check_same_on_every_rank(module):
         else:
             detail = f"rank {rank} has {len(theirs)} parameters and buffers, rank 0 has {len(first)}"
         raise RuntimeError(f"DistributedDataParallel expects the same model on every rank: {detail}")
+
+
+def _broadcast_from_rank_0(tensors):
+    with no_grad():
+        for bucket in _buckets(tensors, BROADCAST_BUCKET_BYTES):
+            _coalesced(bucket, lambda flat: dist.broadcast(flat, 0))
 
 
 def _buckets(tensors, cap_bytes):
