@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -30,11 +31,26 @@ def mpiexec():
     return found
 
 
-def run(args, n=2, timeout=180, env=None):
-    """`mpiexec -n N python ARGS` from the repository root, with this checkout's gpugrad."""
+def run(args, n=2, timeout=180, env=None, program=None):
+    """`mpiexec -n N python ARGS` (or PROGRAM ARGS) from the repository root, with this checkout's
+    gpugrad; past `timeout` the whole job is killed and the test fails with its output."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([mpiexec(), "-n", str(n), sys.executable, *map(str, args)], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=timeout)
+    command = [mpiexec(), "-n", str(n), program or sys.executable, *map(str, args)]
+    proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(command)} still running after {timeout} s:\n{out}{err}")
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def gpugrad_command():
+    """The `gpugrad` console script beside this Python when installed (CI), else None (python -m gpugrad)."""
+    script = Path(sys.executable).parent / "gpugrad"
+    return str(script) if script.exists() else None
 
 
 def results(proc):

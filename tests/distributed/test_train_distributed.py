@@ -7,7 +7,7 @@ import pytest
 
 import gpugrad
 
-from .launch import ROOT, run, run_case
+from .launch import ROOT, gpugrad_command, run, run_case
 
 pytestmark = pytest.mark.slow
 TINY = ["--epochs", "2", "--limit", "96", "--batch-size", "16", "--seed", "3", "--model", "mlp", "--data", "digits"]
@@ -18,9 +18,15 @@ def _losses(out):
     return [(r["epoch"], r["train_loss"], r["test_loss"], r["test_accuracy"]) for r in rows]
 
 
+def gpugrad_cli(*args, **kwargs):
+    """mpiexec -n 2 gpugrad ARGS (the console script where installed, else python -m gpugrad)."""
+    script = gpugrad_command()
+    return run(list(args), program=script, **kwargs) if script else run(["-m", "gpugrad", *args], **kwargs)
+
+
 def test_two_ranks_train_rank_0_reports_and_an_interrupted_run_resumes_exactly(tmp_path):
     full = tmp_path / "full"
-    proc = run(["-m", "gpugrad", "train", "--distributed", *TINY, "--out", full])
+    proc = gpugrad_cli("train", "--distributed", *TINY, "--out", full)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("training model=mlp") == 1 and proc.stdout.count("epoch   2/2") == 1
     metrics = json.loads((full / "metrics.json").read_text())
@@ -33,7 +39,7 @@ def test_two_ranks_train_rank_0_reports_and_an_interrupted_run_resumes_exactly(t
     assert proc.returncode == 130, proc.stdout + proc.stderr
     assert proc.stdout.count("interrupted in epoch 2 after 2/3 batches") == 1
     assert gpugrad.load(part / "checkpoint.npz")["step"] == 2
-    proc = run(["-m", "gpugrad", "train", "--resume", part / "checkpoint.npz"])
+    proc = gpugrad_cli("train", "--resume", part / "checkpoint.npz")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _losses(part) == _losses(full)
 
