@@ -15,9 +15,13 @@ setup(
     # tqdm and matplotlib report progress; scipy gives erf on the CPU (already a dependency of mlxtend).
     install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7", "mlxtend>=0.23",
                       "scipy>=1.10"],
+    # distributed: mpi4py, and the MPICH library with its mpiexec as a wheel (no system MPI
+    # needed); the tests bring them too, since CI runs real 2-process jobs. cuda: NCCL for the
+    # "nccl" backend comes as NVIDIA's wheel.
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100"],
-        "cuda": ["cupy-cuda13x>=14"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "mpi4py>=4.1", "mpich>=5.0"],
+        "cuda": ["cupy-cuda13x>=14", "nvidia-nccl-cu13>=2.28"],
+        "distributed": ["mpi4py>=4.1", "mpich>=5.0"],
     },
     entry_points={"console_scripts": ["gpugrad = gpugrad.cli:main"]},
 )

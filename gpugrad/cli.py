@@ -2,6 +2,7 @@
 prints a checkpoint's test accuracy and confusion matrix, `gpugrad bench ...` runs the benchmark
 suite (python -m benchmarks) and `gpugrad doctor` says what this machine can run."""
 import argparse
+import contextlib
 import os
 import sys
 
@@ -9,9 +10,10 @@ import sys
 # to 98.4-98.6% test accuracy (seeds 0-2: 98.5, 98.6, 98.4; 15 epochs gave 97.9-98.3).
 DEFAULTS = {"model": "cnn", "data": "mnist-5k", "data_dir": None, "device": "auto", "epochs": 30,
             "batch_size": 32, "lr": None, "optimizer": "adamw", "weight_decay": 0.1, "shift": 2,
-            "seed": 0, "out": "runs/latest", "limit": None}
+            "seed": 0, "out": "runs/latest", "limit": None, "distributed": False, "dist_backend": None,
+            "world_size": None}
 # Settings a resumed run may change; the rest come from the checkpoint.
-RESUMABLE = ("device", "out")
+RESUMABLE = ("device", "out", "dist_backend")
 
 
 def _data_arg(values):
@@ -44,6 +46,10 @@ def _parser():
     t.add_argument("--seed", type=int, help="default: 0")
     t.add_argument("--out", help=f"output directory (default: {DEFAULTS['out']}; when resuming, the checkpoint's)")
     t.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
+    t.add_argument("--distributed", action="store_true", default=None,
+                   help="data-parallel over the processes mpiexec starts (mpiexec -n 2 gpugrad train "
+                        "--distributed); --batch-size is per process")
+    t.add_argument("--dist-backend", choices=["mpi", "nccl"], help="default: nccl on GPUs, mpi on CPUs")
     t.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # tests: N samples per split
     e = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
     e.add_argument("checkpoint")
@@ -70,7 +76,9 @@ ALLOWED = {"model": (("cnn", "lenet", "mlp").__contains__, "cnn, lenet or mlp"),
            "epochs": _whole(1), "batch_size": _whole(1), "limit": _whole(1), "lr": _FINITE,
            "optimizer": (("adamw", "adam", "sgd").__contains__, "adamw, adam or sgd"),
            "weight_decay": _FINITE, "shift": _whole(0), "seed": _whole(0, 2 ** 64 - 1),
-           "out": (lambda v: isinstance(v, str) and v != "", "a folder name")}
+           "out": (lambda v: isinstance(v, str) and v != "", "a folder name"),
+           "distributed": (lambda v: isinstance(v, bool), "true or false"),
+           "dist_backend": (("mpi", "nccl").__contains__, "mpi or nccl"), "world_size": _whole(1)}
 
 
 def _check(settings, source=None):
@@ -78,7 +86,7 @@ def _check(settings, source=None):
     from .train import SetupError
     for key, value in settings.items():
         ok, allowed = ALLOWED[key]
-        if not ok(value) and not (value is None and key in ("data_dir", "limit")):
+        if not ok(value) and not (value is None and key in ("data_dir", "limit", "dist_backend", "world_size")):
             name = f"{source}: its setting {key}" if source else "--" + key.replace("_", "-")
             raise SetupError(f"{name} must be {allowed}, got {value!r}")
     return settings
@@ -122,11 +130,13 @@ def _settings(args):
 
 
 def _train(args):
-    from .train import Run
+    from .train import Run, parallel
     from .train.outdir import claim
     settings = _settings(args)
-    with claim(settings["out"]):
-        print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
+    main = parallel.start(settings) == 0
+    with claim(settings["out"]) if main else contextlib.nullcontext():  # rank 0 alone writes --out
+        if main:
+            print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
         return Run(settings, resume=args.resume).fit()
 
 

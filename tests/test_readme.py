@@ -39,6 +39,8 @@ def _words(line):
     words = shlex.split(line)
     while words and "=" in words[0]:  # leading VAR=value settings
         words.pop(0)
+    if words[:2] == ["mpiexec", "-n"]:  # a multi-process launch: check the command it starts
+        words = words[3:]
     return words
 
 

@@ -21,6 +21,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
     being accumulated into leaves' `.grad` (that is autograd.grad).
     """
     captured = {} if capture is not None else None
+    hooked = {}  # leaves with post-accumulate-grad hooks that got a gradient, in arrival order
     capture_ids = {id(t) for t in capture} if capture is not None else None
     capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture else {}
 
@@ -31,7 +32,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
                 captured[id(leaf)] = g if id(leaf) not in captured else captured[id(leaf)] + g
         else:
             _accumulate(leaf, g, create_graph)
-            run_post_accumulate_hooks(leaf)
+            if getattr(leaf, "_post_accumulate_hooks", None):
+                hooked[id(leaf)] = leaf
 
     with set_grad_enabled(create_graph):
         buffers = {}
@@ -53,6 +55,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, capture=N
                     deps[edge] -= 1
                     if deps[edge] == 0:
                         ready.append(edge)
+        for leaf in hooked.values():  # once per backward, when every gradient has been added
+            run_post_accumulate_hooks(leaf)
     if captured is not None:
         return [captured.get(id(t)) for t in capture]
 

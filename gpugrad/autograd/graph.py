@@ -52,7 +52,8 @@ def register_hook(t, hook):
 
 
 def register_post_accumulate_grad_hook(t, hook):
-    """hook(t) runs after a gradient has been accumulated into the leaf t's .grad."""
+    """hook(t) runs once per backward, after every gradient for the leaf t has been added to its
+    .grad (what DistributedDataParallel averages on)."""
     if t.grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
     if not t.requires_grad:

@@ -4,8 +4,9 @@ from .datasets import Split, digits, mnist, mnist_5k
 from .dataset import Dataset, TensorDataset
 from .idx import IDXError, read_idx
 from .loader import DataLoader, default_collate
+from .sampler import DistributedSampler
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "transforms", "read_idx",
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "DistributedSampler", "default_collate", "transforms", "read_idx",
            "IDXError", "mnist", "mnist_5k", "digits", "Split"]
 
 # torch.utils.data's dataset utilities

@@ -31,6 +31,8 @@ class DataLoader:
     pin_memory: accepted; host memory is not pinned (batches go to `device` as they are).
     collate_fn: turns a list of samples into a batch (default_collate when None).
     device: where the batch tensors go (None leaves them where the dataset made them).
+    sampler: an iterable of dataset indices (a DistributedSampler) to batch in its order, instead
+    of shuffle's.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
@@ -39,9 +41,12 @@ class DataLoader:
                  pin_memory_device="", seed=None, device=None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        if sampler is not None or batch_sampler is not None:
-            raise NotImplementedError("DataLoader: sampler and batch_sampler are not supported; use shuffle "
-                                      "and batch_size, or a Subset of the dataset")
+        if batch_sampler is not None:
+            raise NotImplementedError("DataLoader: batch_sampler is not supported; use a sampler with "
+                                      "batch_size and drop_last")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative int, got {num_workers!r}")
         if persistent_workers and num_workers == 0:
@@ -60,12 +65,15 @@ class DataLoader:
         self._pool = None
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         batches = [order[start:start + self.batch_size]
                    for start in range(0, len(self) * self.batch_size, self.batch_size)]
         if self.num_workers == 0:

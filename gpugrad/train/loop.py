@@ -12,7 +12,7 @@ from .. import no_grad
 from ..nn import functional as F
 from ..random import manual_seed
 from ..serialization import load, save
-from . import parts, report, state
+from . import parallel, parts, report, state
 
 
 def evaluate(model, loader):
@@ -58,11 +58,13 @@ class StopSignals:
 
 
 class Run:
-    """One training run (fresh or resumed) writing into settings["out"]."""
+    """One training run (fresh or resumed) writing into settings["out"]; in a --distributed run,
+    this rank's part of it (`net` is the model wrapped in DistributedDataParallel, `main` says
+    whether this rank reports)."""
 
     def __init__(self, settings, resume=None):
         self.settings = settings
-        self.device = parts.resolve_device(settings["device"])
+        self.device = parallel.local_device(parts.resolve_device(settings["device"]))
         split = parts.load_split(settings)
         self.train_loader, self.test_loader = parts.loaders(settings, split, self.device)
         manual_seed(settings["seed"])
@@ -72,6 +74,8 @@ class Run:
                          "data_rng": self.train_loader.state_dict()}
         if resume is not None:
             self._resume(resume)
+        self.main = parallel.is_main()
+        self.net = parallel.wrap(self.model)
         self.ckpt_path = os.path.join(settings["out"], "checkpoint.npz")
 
     def _resume(self, path):
@@ -92,7 +96,8 @@ class Run:
                                    f"describe: {problem[:300]}") from None
 
     def save(self):
-        save(state.checkpoint(self.settings, self.model, self.opt, self.sched, self.progress), self.ckpt_path)
+        if self.main:
+            save(state.checkpoint(self.settings, self.model, self.opt, self.sched, self.progress), self.ckpt_path)
 
     def fit(self):
         """Train the remaining epochs; returns 0, or 128 + the signal's number after a Ctrl-C
@@ -106,40 +111,47 @@ class Run:
             p = self.progress
             self.save()
             self._write_outputs()
-            print(f"\n{self.stop.received.name}: interrupted in epoch {p['epoch'] + 1} after {p['step']}/"
-                  f"{len(self.train_loader)} batches; saved {self.ckpt_path} (continue with --resume "
-                  f"{self.ckpt_path})", flush=True)
-            return 128 + self.stop.received
+            received = self.stop.received or signal.SIGINT  # another rank's signal stopped this one
+            if self.main:
+                print(f"\n{received.name}: interrupted in epoch {p['epoch'] + 1} after {p['step']}/"
+                      f"{len(self.train_loader)} batches; saved {self.ckpt_path} (continue with --resume "
+                      f"{self.ckpt_path})", flush=True)
+            return 128 + received
         except KeyboardInterrupt:
-            print(f"\naborted; {self.ckpt_path} holds the last completed epoch", flush=True)
+            if self.main:
+                print(f"\naborted; {self.ckpt_path} holds the last completed epoch", flush=True)
             return 128 + (self.stop.received or signal.SIGINT)
         self._write_outputs()
         rows = self.progress["metrics"]
-        print(f"{len(rows)} epochs in {sum(r['seconds'] for r in rows):.1f} s, final test accuracy "
-              f"{100 * rows[-1]['test_accuracy']:.2f}%; wrote checkpoint.npz, metrics.json and "
-              f"metrics.png in {self.settings['out']}")
+        if self.main:
+            print(f"{len(rows)} epochs in {sum(r['seconds'] for r in rows):.1f} s, final test accuracy "
+                  f"{100 * rows[-1]['test_accuracy']:.2f}%; wrote checkpoint.npz, metrics.json and "
+                  f"metrics.png in {self.settings['out']}")
         return 0
 
     def _epoch(self, epoch, epochs):
         p = self.progress
         self.train_loader.load_state_dict(p["data_rng"])  # replays a partly done epoch's data exactly
         start, skip = time.perf_counter(), p["step"]
+        if self.train_loader.sampler is not None:
+            self.train_loader.sampler.set_epoch(epoch)
         self.model.train()
         bar = tqdm(self.train_loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
-                   dynamic_ncols=True, disable=None)
+                   dynamic_ncols=True, disable=None if self.main else True)
         for i, (x, y) in enumerate(bar):
             if i < skip:
                 continue
-            if self.stop.received:
+            if parallel.any_rank(bool(self.stop.received)):
                 raise _Stop
-            loss = F.cross_entropy(self.model(x), y)
+            loss = F.cross_entropy(self.net(x), y)
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
             self.sched.step()
             value = loss.item()
-            p["loss_sum"] += value * len(y)
-            p["seen"] += len(y)
+            loss_sum, seen = parallel.totals(value * len(y), len(y))  # over all ranks
+            p["loss_sum"] += loss_sum
+            p["seen"] += int(seen)
             p["step"] = i + 1
             rate = bar.format_dict["rate"]  # batches per second
             bar.set_postfix(loss=f"{value:.4f}", img_s=f"{(rate or 0) * len(y):.0f}", refresh=False)
@@ -150,13 +162,15 @@ class Run:
         p.update(epoch=epoch, step=0, loss_sum=0.0, seen=0, metrics=p["metrics"] + [row],
                  data_rng=self.train_loader.state_dict())
         self.save()
+        if not self.main:
+            return
         report.write_metrics(self.settings["out"], self.settings, p["metrics"])
         print(f"epoch {epoch:>3}/{epochs}  train loss {row['train_loss']:.4f}  test loss {test_loss:.4f}  "
               f"test acc {100 * acc:6.2f}%  lr {self.sched.get_last_lr()[0]:.2e}  {row['seconds']:.1f} s",
               flush=True)
 
     def _write_outputs(self):
-        if self.progress["metrics"]:
+        if self.progress["metrics"] and self.main:
             report.write_metrics(self.settings["out"], self.settings, self.progress["metrics"])
             report.plot(self.settings["out"], self.progress["metrics"])
 

@@ -1,7 +1,7 @@
 """Turning a run's settings into its pieces: device, data loaders, model, optimizer, schedule."""
 import numpy as np
 
-from .. import data, models, optim
+from .. import data, distributed, models, optim
 from ..creation import tensor
 from ..data import transforms
 
@@ -48,14 +48,17 @@ def load_split(settings):
 
 
 def loaders(settings, split, device):
-    """Training batches shuffled and randomly shifted by one seeded generator; test batches in order."""
+    """Training batches shuffled and randomly shifted by one seeded generator (shuffled by a
+    DistributedSampler in a --distributed run, this rank's share); test batches in order."""
     rng = np.random.default_rng(settings["seed"])
     normalize = transforms.Normalize(*MEAN_STD[settings["data"]])
     augment = [transforms.RandomShift(settings["shift"], generator=rng)] if settings["shift"] else []
     train = data.TensorDataset(tensor(split.x_train), tensor(split.y_train),
                                transform=transforms.Compose(augment + [normalize]))
     test = data.TensorDataset(tensor(split.x_test), tensor(split.y_test), transform=normalize)
-    return (data.DataLoader(train, settings["batch_size"], shuffle=True, generator=rng, device=device),
+    sampler = data.DistributedSampler(train, seed=settings["seed"]) if distributed.is_initialized() else None
+    return (data.DataLoader(train, settings["batch_size"], shuffle=sampler is None, generator=rng, device=device,
+                            sampler=sampler),
             data.DataLoader(test, 500, device=device))
 
 
