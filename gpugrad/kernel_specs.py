@@ -17,6 +17,11 @@ KERNEL_FILES = {
     "gelu.cu": (("gelu_fwd", "gelu_bwd"), ("gelu_fwd_f4", "gelu_bwd_f4")),
     "maxpool.cu": (("maxpool2d_fwd", "maxpool2d_bwd"), ()),
     "softmax_xent.cu": (("softmax_xent_fwd", "softmax_xent_bwd"), ()),
+    # Our GEMM and implicit-GEMM convolutions (tiles in gemm_tile.cuh); *_tf32: the float
+    # routes on TF32 tensor cores, used only when gpugrad.backends.cuda.allow_tf32 is set.
+    "gemm.cu": (("gemm",), ("gemm_tf32",)),
+    "conv_igemm.cu": (("conv_fwd_igemm", "conv_dgrad_igemm", "conv_wgrad_igemm"),
+                      ("conv_fwd_igemm_tf32", "conv_dgrad_igemm_tf32", "conv_wgrad_igemm_tf32")),
 }
 
 

@@ -4,3 +4,4 @@ from .conv import conv2d_forward, conv_dgrad, conv_wgrad, im2col  # noqa: F401
 from .gelu import gelu_bwd, gelu_fwd  # noqa: F401
 from .pool import maxpool2d_bwd, maxpool2d_fwd  # noqa: F401
 from .softmax_xent import softmax_xent_bwd, softmax_xent_fwd  # noqa: F401
+from numpy import matmul  # noqa: F401  (NumPy's BLAS; the CUDA backend has its own GEMM)
