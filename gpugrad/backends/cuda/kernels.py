@@ -6,10 +6,15 @@ computes its grid from the problem size and passes scalars as the exact C type o
 kernel parameter (the emulator raises where CuPy would silently pass the wrong width).
 """
 
+import math
+
 import numpy as np
 
+import gpugrad.backends.cuda as cuda_flags
 from gpugrad.backends.conv_params import conv_output_size, pool_output_size
 from gpugrad.kernel_specs import kernel_dir, name_expressions, nvrtc_options
+
+from .routes import gemm_route
 
 BLOCK = 256         # threads per block for elementwise and gather kernels
 MAX_GRID = 1 << 20  # grid-stride loops cover the rest
@@ -30,6 +35,25 @@ def _row_block(length):
 
 def _address(a):
     return a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data  # CuPy, NumPy
+
+
+TILE_M, TILE_N, TILE_K = 64, 64, 16  # gemm_tile.cuh's GG_BM, GG_BN, GG_BK
+TILE_THREADS = 256
+MAX_GRID_YZ = 65535
+WGRAD_BLOCKS = 264  # split the weight gradient's long K until about this many blocks run
+
+
+def _tile_grid(n, m, z):
+    """The (N tiles, M tiles, z) grid of a tiled GEMM; a ValueError where CUDA cannot launch it."""
+    grid = (-(-n // TILE_N), -(-m // TILE_M), z)
+    if grid[1] > MAX_GRID_YZ or z > MAX_GRID_YZ:
+        raise ValueError(f"GEMM of {m} rows and {z} groups/batches exceeds CUDA's grid limits")
+    return grid
+
+
+def _check_int32(what, *sizes):
+    if max(sizes) >= 2 ** 31:
+        raise ValueError(f"{what}: size {max(sizes)} exceeds the kernels' 32-bit index range")
 
 
 class KernelSet:
@@ -125,7 +149,7 @@ class KernelSet:
         nb, f = n1 - n0, gy.shape[1]
         return self.xp.ascontiguousarray(gy[n0:n1].reshape(nb, f, -1).transpose(1, 0, 2)).reshape(f, -1)
 
-    def conv2d_forward(self, x, w, stride, padding, dilation, groups):
+    def conv2d_forward_cublas(self, x, w, stride, padding, dilation, groups):
         """Per batch chunk: im2col_rows, y_g (F/g, nb*L) = W_g (F/g, K) @ cols_g (K, nb*L),
         then one transpose into y's NCHW layout."""
         x = self._c(x)
@@ -143,7 +167,7 @@ class KernelSet:
             y[n0:n1] = yt.reshape(f, n1 - n0, oh, ow).transpose(1, 0, 2, 3)
         return y
 
-    def conv_wgrad(self, x, gy, kh, kw, stride, padding, dilation, groups):
+    def conv_wgrad_cublas(self, x, gy, kh, kw, stride, padding, dilation, groups):
         """gw_g (F/g, K) = gy_g (F/g, N*L) @ cols_g^T (N*L, K): one GEMM per group (per batch
         chunk, summed), with the reduction over batch and positions inside cuBLAS."""
         x, gy = self._c(x), self._c(gy, x.dtype)
@@ -161,7 +185,7 @@ class KernelSet:
             return self.xp.zeros((f, cg, kh, kw), x.dtype)
         return gw.reshape(f, cg, kh, kw)
 
-    def conv_dgrad(self, gy, w, x_shape, stride, padding, dilation, groups):
+    def conv_dgrad_cublas(self, gy, w, x_shape, stride, padding, dilation, groups):
         """dcols_g (K, N*L) = W_g^T (K, F/g) @ gy_g (F/g, N*L), then col2im gathers each input
         element's column entries (per batch chunk)."""
         gy = self._c(gy)
@@ -177,6 +201,142 @@ class KernelSet:
             self._col2im_rows(dcols.reshape(c * kh * kw, n1 - n0, oh * ow), gx[n0:n1],
                               kh, kw, oh, ow, stride, padding, dilation)
         return gx
+
+    # ---- our GEMM and implicit-GEMM convolutions (routes.py picks them or cuBLAS) ---------
+    def conv2d_forward(self, x, w, stride, padding, dilation, groups):
+        if gemm_route("conv2d_forward", x.dtype, (x.shape, w.shape)) == "cublas":
+            return self.conv2d_forward_cublas(x, w, stride, padding, dilation, groups)
+        return self.conv2d_forward_igemm(x, w, stride, padding, dilation, groups)
+
+    def conv_wgrad(self, x, gy, kh, kw, stride, padding, dilation, groups):
+        if gemm_route("conv_wgrad", x.dtype, (x.shape, gy.shape)) == "cublas":
+            return self.conv_wgrad_cublas(x, gy, kh, kw, stride, padding, dilation, groups)
+        return self.conv_wgrad_igemm(x, gy, kh, kw, stride, padding, dilation, groups)
+
+    def conv_dgrad(self, gy, w, x_shape, stride, padding, dilation, groups):
+        if gemm_route("conv_dgrad", gy.dtype, (gy.shape, w.shape)) == "cublas":
+            return self.conv_dgrad_cublas(gy, w, x_shape, stride, padding, dilation, groups)
+        return self.conv_dgrad_igemm(gy, w, x_shape, stride, padding, dilation, groups)
+
+    def matmul(self, a, b):
+        """a @ b for operands of at least 2 dims, batch dims broadcast as in NumPy."""
+        if (a.dtype != b.dtype or a.dtype not in _CTYPE
+                or gemm_route("matmul", a.dtype, (a.shape, b.shape)) == "cublas"):
+            return self.xp.matmul(a, b)
+        return self.gemm(a, b)
+
+    def _tiled(self, filename, name, dtype):
+        """The TF32 tensor-core instantiation for float32 when allow_tf32 is set, else <T>."""
+        if dtype == np.float32 and cuda_flags.allow_tf32:
+            return self._kernel(filename, f"{name}_tf32")
+        return self._kernel(filename, name, dtype)
+
+    def _gemm_operand(self, a, batch_shape):
+        """(array, batch stride, row stride, column stride, vector loads?) of a GEMM operand,
+        strides in elements.  A transposed view is passed as its contiguous transpose with
+        swapped strides (no copy); a batch of one gets batch stride 0."""
+        rows, cols = a.shape[-2:]
+        if math.prod(a.shape[:-2]) == 1:
+            a, batch = a.reshape(rows, cols), 0
+        else:
+            if a.shape[:-2] != batch_shape:
+                a = self.xp.broadcast_to(a, batch_shape + (rows, cols))
+            batch = rows * cols
+        if a.flags.c_contiguous:
+            base, row, col, extent = a, cols, 1, cols
+        elif a.swapaxes(-1, -2).flags.c_contiguous:
+            base, row, col, extent = a.swapaxes(-1, -2), 1, rows, rows
+        else:
+            base, row, col, extent = self._c(a), cols, 1, cols
+        width = 16 // a.dtype.itemsize
+        vec = (extent % width == 0 and (row * col) % width == 0 and batch % width == 0
+               and _address(base) % 16 == 0)
+        return base, batch, row, col, vec
+
+    def gemm(self, a, b):
+        """Our tiled GEMM (kernels/gemm.cu), whatever the route: a @ b with broadcast batch dims."""
+        (*ba, m, k), (*bb, _, n) = a.shape, b.shape
+        batch_shape = tuple(np.broadcast_shapes(tuple(ba), tuple(bb)))
+        nb = math.prod(batch_shape)
+        c = self.xp.empty(batch_shape + (m, n), a.dtype)
+        if c.size == 0:
+            return c
+        if k == 0:
+            c[...] = 0
+            return c
+        _check_int32("matmul", m, n, k, nb)
+        A, sab, sam, sak, vec_a = self._gemm_operand(a, batch_shape)
+        B, sbb, sbk, sbn, vec_b = self._gemm_operand(b, batch_shape)
+        self._tiled("gemm.cu", "gemm", a.dtype)(
+            _tile_grid(n, m, min(nb, MAX_GRID_YZ)), (TILE_THREADS,),
+            (A, B, c, i32(m), i32(n), i32(k), i32(nb), i64(sab), i64(sam), i64(sak), i64(sbb),
+             i64(sbk), i64(sbn), i32(vec_a), i32(vec_b)))
+        return c
+
+    @staticmethod
+    def _conv_geometry(n, c, h, w, f, oh, ow, kh, kw, stride, padding, dilation, groups):
+        return tuple(i32(v) for v in (n, c, h, w, f, oh, ow, kh, kw, *stride, *padding, *dilation, groups))
+
+    def conv2d_forward_igemm(self, x, w, stride, padding, dilation, groups, bias=None, relu=False):
+        """y = conv(x, w) [+ bias[f]] [then ReLU] as one implicit GEMM per group."""
+        x = self._c(x)
+        w = self._c(w, x.dtype)
+        n, c, h, wd = x.shape
+        f, cg, kh, kw = w.shape
+        oh, ow = (conv_output_size(s, k, st, p, d)
+                  for s, k, st, p, d in zip((h, wd), (kh, kw), stride, padding, dilation))
+        y = self.xp.empty((n, f, oh, ow), x.dtype)
+        if y.size == 0:
+            return y
+        _check_int32("conv2d", x.size, y.size, n * oh * ow)
+        bias = w if bias is None else self._c(bias, x.dtype)
+        flags = i32((bias is not w) | (relu << 1))
+        self._tiled("conv_igemm.cu", "conv_fwd_igemm", x.dtype)(
+            _tile_grid(n * oh * ow, f // groups, groups), (TILE_THREADS,),
+            (x, w, bias, y, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
+                                                 groups), flags))
+        return y
+
+    def conv_dgrad_igemm(self, gy, w, x_shape, stride, padding, dilation, groups):
+        """gx = the transposed convolution of gy with w, gathered tile by tile (no col2im)."""
+        gy = self._c(gy)
+        w = self._c(w, gy.dtype)
+        n, c, h, wd = x_shape
+        _, f, oh, ow = gy.shape
+        kh, kw = w.shape[2:]
+        gx = self.xp.empty(tuple(x_shape), gy.dtype)
+        if gx.size == 0:
+            return gx
+        _check_int32("conv_dgrad", gx.size, gy.size)
+        self._tiled("conv_igemm.cu", "conv_dgrad_igemm", gy.dtype)(
+            _tile_grid(n * h * wd, c // groups, groups), (TILE_THREADS,),
+            (gy, w, gx, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
+                                             groups)))
+        return gx
+
+    def conv_wgrad_igemm(self, x, gy, kh, kw, stride, padding, dilation, groups):
+        """gw as an implicit GEMM over the batch and output positions, split over that long K
+        when the output alone gives too few blocks; the splits' partial sums are added here."""
+        x, gy = self._c(x), self._c(gy, x.dtype)
+        n, c, h, wd = x.shape
+        _, f, oh, ow = gy.shape
+        cg, fg = c // groups, f // groups
+        cols, k = cg * kh * kw, n * oh * ow
+        if k == 0 or f * cols == 0:
+            return self.xp.zeros((f, cg, kh, kw), x.dtype)
+        _check_int32("conv_wgrad", x.size, gy.size, k)
+        blocks = -(-cols // TILE_N) * -(-fg // TILE_M) * groups
+        splits = max(1, min(-(-k // (8 * TILE_K)), -(-WGRAD_BLOCKS // blocks), MAX_GRID_YZ // groups))
+        per_split = -(-k // splits)
+        chunk = -(-per_split // TILE_K) * TILE_K  # whole K slices per split
+        splits = -(-k // chunk)
+        out = self.xp.empty((splits, f, cols), x.dtype)
+        self._tiled("conv_igemm.cu", "conv_wgrad_igemm", x.dtype)(
+            _tile_grid(cols, fg, groups * splits), (TILE_THREADS,),
+            (x, gy, out, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
+                                              groups), i32(splits), i32(chunk)))
+        gw = out[0] if splits == 1 else out.sum(axis=0)
+        return gw.reshape(f, cg, kh, kw)
 
     # ---- the kernels of the seed formulation (issue 4), kept and tested; slower ----------
     def conv_wgrad_direct(self, x, gy, kh, kw, stride, padding, dilation, groups):

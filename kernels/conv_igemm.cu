@@ -1,0 +1,177 @@
+// conv_igemm.cu: 2-D convolution and both its gradients as implicit GEMMs (NCHW, groups).
+//
+// Each is one GEMM per group on the tiles of gemm_tile.cuh whose operand loads gather the
+// convolution's taps straight from the tensors, so no column matrix is ever written.  With
+// L = OH*OW and taps r = (kh, kw) of KK = KH*KW:
+//   forward  y[n][f][p]  = sum_{c,r} w[f][c][r] * x[n][c][tap(p, r)]        M=F/g  N=batch*L    K=C/g*KK
+//   dgrad    gx[n][c][q] = sum_{f,r} w[f][c][r] * gy[n][f][p] where tap(p, r) = q
+//                          (the transposed convolution in gather form)       M=C/g  N=batch*H*W  K=F/g*KK
+//   wgrad    gw[f][c][r] = sum_{n,p} gy[n][f][p] * x[n][c][tap(p, r)]        M=F/g  N=C/g*KK     K=batch*L
+// where tap((oh, ow), (kh, kw)) = (oh*SH - PH + kh*DH, ow*SW - PW + kw*DW), zero outside x.
+// Read as seed 000 does, wgrad is itself a convolution: x with batch and channels swapped,
+// filtered by gy with batch and filters swapped, the forward's dilation as its stride and
+// the stride as its dilation, cropped to KH x KW.  Its K (batch*L) is long and its output
+// small, so it is split over K: split s of `splits` writes out[s] (the host sums the splits).
+// The forward's epilogue adds bias[f] (flags & 1) and applies ReLU (flags & 2).
+// Grids: (ceil(N/BN), ceil(M/BM), groups [* splits]), block GG_THREADS.
+#include "gemm_tile.cuh"
+
+struct ConvGeometry {
+    int C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups;
+    __device__ int Cg() const { return C / groups; }
+    __device__ int Fg() const { return F / groups; }
+};
+
+template <typename T, bool TF32> struct ConvFwdOp {
+    const T* __restrict__ x;
+    const T* __restrict__ w;
+    const T* __restrict__ bias;
+    T* __restrict__ y;
+    ConvGeometry g;
+    int group, M, N, flags;
+
+    __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
+        const T* wg = w + (long long)group * M * k1;
+        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int m, int k) { return wg[(long long)m * k1 + k]; });
+    }
+    __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
+        const ConvGeometry& c = g;
+        const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
+        gg_fill_tile<TF32, true, GG_BK, GG_BN>(Bs, k0, k1, n0, N, [&](int k, int j) {
+            const int ci = k / KK, r = k % KK, n = j / L, p = j % L;
+            const int h = p / c.OW * c.SH - c.PH + r / c.KW * c.DH, wi = p % c.OW * c.SW - c.PW + r % c.KW * c.DW;
+            return h >= 0 && h < c.H && wi >= 0 && wi < c.W
+                ? x[(((long long)n * c.C + cin0 + ci) * c.H + h) * c.W + wi] : T(0);
+        });
+    }
+    __device__ void store(int m, int j, T v) const {
+        const int L = g.OH * g.OW, f = group * M + m;
+        if (flags & 1) v += bias[f];
+        if (flags & 2) v = v > T(0) ? v : T(0);
+        y[((long long)(j / L) * g.F + f) * L + j % L] = v;
+    }
+};
+
+template <typename T, bool TF32> struct ConvDgradOp {
+    const T* __restrict__ gy;
+    const T* __restrict__ w;
+    T* __restrict__ gx;
+    ConvGeometry g;
+    int group, M, N;
+
+    __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
+        const int KK = g.KH * g.KW, Cg = M;
+        const T* wg = w + (long long)group * g.Fg() * Cg * KK;
+        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int ci, int k) {
+            return wg[((long long)(k / KK) * Cg + ci) * KK + k % KK];
+        });
+    }
+    __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
+        const ConvGeometry& c = g;
+        const int KK = c.KH * c.KW, HW = c.H * c.W, f0 = group * c.Fg();
+        gg_fill_tile<TF32, true, GG_BK, GG_BN>(Bs, k0, k1, n0, N, [&](int k, int j) {
+            const int fi = k / KK, r = k % KK, n = j / HW, q = j % HW;
+            const int ph = q / c.W + c.PH - r / c.KW * c.DH, pw = q % c.W + c.PW - r % c.KW * c.DW;
+            if (ph < 0 || pw < 0 || ph % c.SH != 0 || pw % c.SW != 0) return T(0);
+            const int oh = ph / c.SH, ow = pw / c.SW;
+            return oh < c.OH && ow < c.OW ? gy[(((long long)n * c.F + f0 + fi) * c.OH + oh) * c.OW + ow] : T(0);
+        });
+    }
+    __device__ void store(int m, int j, T v) const {
+        const int HW = g.H * g.W;
+        gx[((long long)(j / HW) * g.C + group * M + m) * HW + j % HW] = v;
+    }
+};
+
+template <typename T, bool TF32> struct ConvWgradOp {
+    const T* __restrict__ x;
+    const T* __restrict__ gy;
+    T* __restrict__ out;  // (splits, F, C/g*KK)
+    ConvGeometry g;
+    int group, split, M, N;
+
+    __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
+        const int L = g.OH * g.OW, F = g.F, f0 = group * M;
+        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int m, int k) {
+            return gy[((long long)(k / L) * F + f0 + m) * L + k % L];
+        });
+    }
+    __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
+        const ConvGeometry& c = g;
+        const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
+        // rows j, columns k: consecutive threads read consecutive output positions of x
+        gg_fill_tile<TF32, false, GG_BN, GG_BK>(Bs, n0, N, k0, k1, [&](int j, int k) {
+            const int ci = j / KK, r = j % KK, n = k / L, p = k % L;
+            const int h = p / c.OW * c.SH - c.PH + r / c.KW * c.DH, wi = p % c.OW * c.SW - c.PW + r % c.KW * c.DW;
+            return h >= 0 && h < c.H && wi >= 0 && wi < c.W
+                ? x[(((long long)n * c.C + cin0 + ci) * c.H + h) * c.W + wi] : T(0);
+        });
+    }
+    __device__ void store(int m, int j, T v) const {
+        out[((long long)split * g.F + group * M + m) * N + j] = v;
+    }
+};
+
+#define GG_CONV_GEOMETRY ConvGeometry{C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups}
+
+// bias is read only when flags & 1 (pass any array of T otherwise).
+template <typename T, bool TF32>
+__device__ void conv_fwd_body(const T* x, const T* w, const T* bias, T* y, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
+    const ConvGeometry geo = GG_CONV_GEOMETRY;
+    const int M = F / groups, N = batch * OH * OW, K = C / groups * KH * KW;
+    ConvFwdOp<T, TF32> op{x, w, bias, y, geo, int(blockIdx.z), M, N, flags};
+    gg_tile<T, TF32>(op, M, N, blockIdx.y * GG_BM, blockIdx.x * GG_BN, 0, K);
+}
+
+template <typename T, bool TF32>
+__device__ void conv_dgrad_body(const T* gy, const T* w, T* gx, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
+    const ConvGeometry geo = GG_CONV_GEOMETRY;
+    const int M = C / groups, N = batch * H * W, K = F / groups * KH * KW;
+    ConvDgradOp<T, TF32> op{gy, w, gx, geo, int(blockIdx.z), M, N};
+    gg_tile<T, TF32>(op, M, N, blockIdx.y * GG_BM, blockIdx.x * GG_BN, 0, K);
+}
+
+// k_chunk: the K range of one split, a multiple of GG_BK.
+template <typename T, bool TF32>
+__device__ void conv_wgrad_body(const T* x, const T* gy, T* out, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
+    const ConvGeometry geo = GG_CONV_GEOMETRY;
+    const int M = F / groups, N = C / groups * KH * KW, K = batch * OH * OW;
+    const int group = blockIdx.z / splits, split = blockIdx.z % splits;
+    const int k_begin = split * k_chunk, k_end = min(K, k_begin + k_chunk);
+    ConvWgradOp<T, TF32> op{x, gy, out, geo, group, split, M, N};
+    gg_tile<T, TF32>(op, M, N, blockIdx.y * GG_BM, blockIdx.x * GG_BN, k_begin, k_end);
+}
+
+template <typename T>
+__global__ __launch_bounds__(GG_THREADS) void conv_fwd_igemm(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ y,
+               int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
+    conv_fwd_body<T, false>(x, w, bias, y, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags);
+}
+
+__global__ __launch_bounds__(GG_THREADS) void conv_fwd_igemm_tf32(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
+                    float* __restrict__ y, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
+    conv_fwd_body<float, true>(x, w, bias, y, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags);
+}
+
+template <typename T>
+__global__ __launch_bounds__(GG_THREADS) void conv_dgrad_igemm(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
+    conv_dgrad_body<T, false>(gy, w, gx, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups);
+}
+
+__global__ __launch_bounds__(GG_THREADS) void conv_dgrad_igemm_tf32(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
+                      int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
+    conv_dgrad_body<float, true>(gy, w, gx, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups);
+}
+
+template <typename T>
+__global__ __launch_bounds__(GG_THREADS) void conv_wgrad_igemm(const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ out, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups,
+                 int splits, int k_chunk) {
+    conv_wgrad_body<T, false>(x, gy, out, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups,
+                              splits, k_chunk);
+}
+
+__global__ __launch_bounds__(GG_THREADS) void conv_wgrad_igemm_tf32(const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
+                      int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
+    conv_wgrad_body<float, true>(x, gy, out, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups,
+                                 splits, k_chunk);
+}
