@@ -49,10 +49,15 @@ def test_every_kernel_function_matches_the_emulator(both, dtype):
     w = rng.standard_normal((6, 2, 3, 3)).astype(dtype)
     run("im2col", x, 3, 3, **GEO)
     y = run("conv2d_forward", x, w, groups=2, **GEO)
+    run("conv2d_forward_cublas", x, w, groups=2, **GEO)
+    run("conv2d_forward_igemm", x, w, groups=2, bias=w[:, 0, 0, 0].copy(), relu=True, **GEO)
     gy = rng.standard_normal(y.shape).astype(dtype)
-    for suffix in ("", "_direct"):  # the GEMM routes and the seed's direct kernels
+    for suffix in ("", "_igemm", "_cublas", "_direct"):  # routes, and the seed's direct kernels
         run("conv_wgrad" + suffix, x, gy, 3, 3, groups=2, **GEO)
         run("conv_dgrad" + suffix, gy, w, x.shape, groups=2, **GEO)
+    a, b = rng.standard_normal((2, 70, 36)).astype(dtype), rng.standard_normal((36, 65)).astype(dtype)
+    run("gemm", a, b)
+    run("gemm", a.swapaxes(1, 2).copy().swapaxes(1, 2), b[:, 1:].copy())  # transposed; scalar loads
     for approximate in ("none", "tanh"):
         v = rng.standard_normal(1027).astype(dtype)
         run("gelu_fwd", v, approximate)
@@ -64,3 +69,25 @@ def test_every_kernel_function_matches_the_emulator(both, dtype):
     target[3] = -100
     loss, lse = run("softmax_xent_fwd", logits, target, -100, 0.1)
     run("softmax_xent_bwd", logits, target, lse, rng.standard_normal(7).astype(dtype), -100, 0.1)
+
+
+def test_tf32_routes_match_the_emulator(both, monkeypatch):
+    """The tensor-core GEMM and convolutions agree with the emulated mma.sync up to float32
+    accumulation order (the TF32 rounding itself is exact on both)."""
+    import gpugrad.backends.cuda as cuda_flags
+
+    monkeypatch.setattr(cuda_flags, "allow_tf32", True)
+    (gk, ck), rng = both, np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    a, b = rng.standard_normal((70, 96)).astype(np.float32), rng.standard_normal((96, 65)).astype(np.float32)
+    y = ck.conv2d_forward(x, w, groups=2, **GEO)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    pairs = [(gk.gemm(cupy.asarray(a), cupy.asarray(b)), ck.gemm(a, b)),
+             (gk.conv2d_forward(cupy.asarray(x), cupy.asarray(w), groups=2, **GEO), y),
+             (gk.conv_wgrad(cupy.asarray(x), cupy.asarray(gy), 3, 3, groups=2, **GEO),
+              ck.conv_wgrad(x, gy, 3, 3, groups=2, **GEO)),
+             (gk.conv_dgrad(cupy.asarray(gy), cupy.asarray(w), x.shape, groups=2, **GEO),
+              ck.conv_dgrad(gy, w, x.shape, groups=2, **GEO))]
+    for got, want in pairs:
+        np.testing.assert_allclose(cupy.asnumpy(got), want, rtol=1e-4, atol=1e-4)
