@@ -143,34 +143,34 @@ __device__ void conv_wgrad_body(const T* x, const T* gy, T* out, int batch, int 
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS) void conv_fwd_igemm(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ y,
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_fwd_igemm(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ y,
                int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
     conv_fwd_body<T, false>(x, w, bias, y, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags);
 }
 
-__global__ __launch_bounds__(GG_THREADS) void conv_fwd_igemm_tf32(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_fwd_igemm_tf32(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
                     float* __restrict__ y, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
     conv_fwd_body<float, true>(x, w, bias, y, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags);
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS) void conv_dgrad_igemm(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_dgrad_igemm(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
     conv_dgrad_body<T, false>(gy, w, gx, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups);
 }
 
-__global__ __launch_bounds__(GG_THREADS) void conv_dgrad_igemm_tf32(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_dgrad_igemm_tf32(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
                       int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
     conv_dgrad_body<float, true>(gy, w, gx, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups);
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS) void conv_wgrad_igemm(const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ out, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups,
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_wgrad_igemm(const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ out, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups,
                  int splits, int k_chunk) {
     conv_wgrad_body<T, false>(x, gy, out, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups,
                               splits, k_chunk);
 }
 
-__global__ __launch_bounds__(GG_THREADS) void conv_wgrad_igemm_tf32(const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_wgrad_igemm_tf32(const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
                       int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
     conv_wgrad_body<float, true>(x, gy, out, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups,
                                  splits, k_chunk);

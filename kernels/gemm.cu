@@ -84,13 +84,13 @@ __device__ void gemm_body(const T* A, const T* B, T* C, int M, int N, int K, int
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS) void gemm(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C, int M, int N, int K, int batch,
+__global__ __launch_bounds__(GG_THREADS, 2) void gemm(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C, int M, int N, int K, int batch,
      long long sab, long long sam, long long sak, long long sbb, long long sbk, long long sbn, int vec_a,
      int vec_b) {
     gemm_body<T, false>(A, B, C, M, N, K, batch, sab, sam, sak, sbb, sbk, sbn, vec_a, vec_b);
 }
 
-__global__ __launch_bounds__(GG_THREADS) void gemm_tf32(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N,
+__global__ __launch_bounds__(GG_THREADS, 2) void gemm_tf32(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N,
           int K, int batch, long long sab, long long sam, long long sak, long long sbb, long long sbk,
           long long sbn, int vec_a, int vec_b) {
     gemm_body<float, true>(A, B, C, M, N, K, batch, sab, sam, sak, sbb, sbk, sbn, vec_a, vec_b);
