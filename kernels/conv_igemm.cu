@@ -20,6 +20,11 @@ struct ConvGeometry {
     int C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups;
     __device__ int Cg() const { return C / groups; }
     __device__ int Fg() const { return F / groups; }
+    // x[n][cin] at tap r = kh*KW + kw of output position p = oh*OW + ow; zero in the padding.
+    template <typename T> __device__ T x_tap(const T* __restrict__ x, int n, int cin, int p, int r) const {
+        const int h = p / OW * SH - PH + r / KW * DH, w = p % OW * SW - PW + r % KW * DW;
+        return h >= 0 && h < H && w >= 0 && w < W ? x[(((long long)n * C + cin) * H + h) * W + w] : T(0);
+    }
 };
 
 template <typename T, bool TF32> struct ConvFwdOp {
@@ -31,17 +36,15 @@ template <typename T, bool TF32> struct ConvFwdOp {
     int group, M, N, flags;
 
     __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
-        const T* wg = w + (long long)group * M * k1;
-        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int m, int k) { return wg[(long long)m * k1 + k]; });
+        const int K = g.Cg() * g.KH * g.KW;
+        const T* wg = w + (long long)group * M * K;
+        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int m, int k) { return wg[(long long)m * K + k]; });
     }
     __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
         const ConvGeometry& c = g;
         const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
         gg_fill_tile<TF32, true, GG_BK, GG_BN>(Bs, k0, k1, n0, N, [&](int k, int j) {
-            const int ci = k / KK, r = k % KK, n = j / L, p = j % L;
-            const int h = p / c.OW * c.SH - c.PH + r / c.KW * c.DH, wi = p % c.OW * c.SW - c.PW + r % c.KW * c.DW;
-            return h >= 0 && h < c.H && wi >= 0 && wi < c.W
-                ? x[(((long long)n * c.C + cin0 + ci) * c.H + h) * c.W + wi] : T(0);
+            return c.x_tap(x, j / L, cin0 + k / KK, j % L, k % KK);
         });
     }
     __device__ void store(int m, int j, T v) const {
@@ -101,10 +104,7 @@ template <typename T, bool TF32> struct ConvWgradOp {
         const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
         // rows j, columns k: consecutive threads read consecutive output positions of x
         gg_fill_tile<TF32, false, GG_BN, GG_BK>(Bs, n0, N, k0, k1, [&](int j, int k) {
-            const int ci = j / KK, r = j % KK, n = k / L, p = k % L;
-            const int h = p / c.OW * c.SH - c.PH + r / c.KW * c.DH, wi = p % c.OW * c.SW - c.PW + r % c.KW * c.DW;
-            return h >= 0 && h < c.H && wi >= 0 && wi < c.W
-                ? x[(((long long)n * c.C + cin0 + ci) * c.H + h) * c.W + wi] : T(0);
+            return c.x_tap(x, k / L, cin0 + j / KK, k % L, j % KK);
         });
     }
     __device__ void store(int m, int j, T v) const {
