@@ -13,7 +13,7 @@
 // the stride as its dilation, cropped to KH x KW.  Its K (batch*L) is long and its output
 // small, so it is split over K: split s of `splits` writes out[s] (the host sums the splits).
 // The forward's epilogue adds bias[f] (flags & 1) and applies ReLU (flags & 2).
-// Grids: (ceil(N/BN), ceil(M/BM), groups [* splits]), block GG_THREADS.
+// Grids: (ceil(N/BN), ceil(M/BM), groups [* splits]) with gg_cfg's BM, BN; block GG_THREADS.
 #include "gemm_tile.cuh"
 
 struct ConvGeometry {
@@ -35,15 +35,15 @@ template <typename T, bool TF32> struct ConvFwdOp {
     ConvGeometry g;
     int group, M, N, flags;
 
-    __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
+    template <class Tile> __device__ void fill_a(Tile& As, int m0, int k0, int k1) const {
         const int K = g.Cg() * g.KH * g.KW;
         const T* wg = w + (long long)group * M * K;
-        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int m, int k) { return wg[(long long)m * K + k]; });
+        gg_fill_tile<TF32, false>(As, m0, M, k0, k1, [&](int m, int k) { return wg[(long long)m * K + k]; });
     }
-    __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
+    template <class Tile> __device__ void fill_b(Tile& Bs, int k0, int n0, int k1) const {
         const ConvGeometry& c = g;
         const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
-        gg_fill_tile<TF32, true, GG_BK, GG_BN>(Bs, k0, k1, n0, N, [&](int k, int j) {
+        gg_fill_tile<TF32, true>(Bs, k0, k1, n0, N, [&](int k, int j) {
             return c.x_tap(x, j / L, cin0 + k / KK, j % L, k % KK);
         });
     }
@@ -62,17 +62,17 @@ template <typename T, bool TF32> struct ConvDgradOp {
     ConvGeometry g;
     int group, M, N;
 
-    __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
+    template <class Tile> __device__ void fill_a(Tile& As, int m0, int k0, int k1) const {
         const int KK = g.KH * g.KW, Cg = M;
         const T* wg = w + (long long)group * g.Fg() * Cg * KK;
-        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int ci, int k) {
+        gg_fill_tile<TF32, false>(As, m0, M, k0, k1, [&](int ci, int k) {
             return wg[((long long)(k / KK) * Cg + ci) * KK + k % KK];
         });
     }
-    __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
+    template <class Tile> __device__ void fill_b(Tile& Bs, int k0, int n0, int k1) const {
         const ConvGeometry& c = g;
         const int KK = c.KH * c.KW, HW = c.H * c.W, f0 = group * c.Fg();
-        gg_fill_tile<TF32, true, GG_BK, GG_BN>(Bs, k0, k1, n0, N, [&](int k, int j) {
+        gg_fill_tile<TF32, true>(Bs, k0, k1, n0, N, [&](int k, int j) {
             const int fi = k / KK, r = k % KK, n = j / HW, q = j % HW;
             const int ph = q / c.W + c.PH - r / c.KW * c.DH, pw = q % c.W + c.PW - r % c.KW * c.DW;
             if (ph < 0 || pw < 0 || ph % c.SH != 0 || pw % c.SW != 0) return T(0);
@@ -93,17 +93,17 @@ template <typename T, bool TF32> struct ConvWgradOp {
     ConvGeometry g;
     int group, split, M, N;
 
-    __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
+    template <class Tile> __device__ void fill_a(Tile& As, int m0, int k0, int k1) const {
         const int L = g.OH * g.OW, F = g.F, f0 = group * M;
-        gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int m, int k) {
+        gg_fill_tile<TF32, false>(As, m0, M, k0, k1, [&](int m, int k) {
             return gy[((long long)(k / L) * F + f0 + m) * L + k % L];
         });
     }
-    __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
+    template <class Tile> __device__ void fill_b(Tile& Bs, int k0, int n0, int k1) const {
         const ConvGeometry& c = g;
         const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
         // rows j, columns k: consecutive threads read consecutive output positions of x
-        gg_fill_tile<TF32, false, GG_BN, GG_BK>(Bs, n0, N, k0, k1, [&](int j, int k) {
+        gg_fill_tile<TF32, false>(Bs, n0, N, k0, k1, [&](int j, int k) {
             return c.x_tap(x, k / L, cin0 + j / KK, k % L, j % KK);
         });
     }
@@ -120,7 +120,7 @@ __device__ void conv_fwd_body(const T* x, const T* w, const T* bias, T* y, int b
     const ConvGeometry geo = GG_CONV_GEOMETRY;
     const int M = F / groups, N = batch * OH * OW, K = C / groups * KH * KW;
     ConvFwdOp<T, TF32> op{x, w, bias, y, geo, int(blockIdx.z), M, N, flags};
-    gg_tile<T, TF32>(op, M, N, blockIdx.y * GG_BM, blockIdx.x * GG_BN, 0, K);
+    gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN, 0, K);
 }
 
 template <typename T, bool TF32>
@@ -128,10 +128,10 @@ __device__ void conv_dgrad_body(const T* gy, const T* w, T* gx, int batch, int C
     const ConvGeometry geo = GG_CONV_GEOMETRY;
     const int M = C / groups, N = batch * H * W, K = F / groups * KH * KW;
     ConvDgradOp<T, TF32> op{gy, w, gx, geo, int(blockIdx.z), M, N};
-    gg_tile<T, TF32>(op, M, N, blockIdx.y * GG_BM, blockIdx.x * GG_BN, 0, K);
+    gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN, 0, K);
 }
 
-// k_chunk: the K range of one split, a multiple of GG_BK.
+// k_chunk: the K range of one split, a multiple of BK.
 template <typename T, bool TF32>
 __device__ void conv_wgrad_body(const T* x, const T* gy, T* out, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
     const ConvGeometry geo = GG_CONV_GEOMETRY;
@@ -139,7 +139,7 @@ __device__ void conv_wgrad_body(const T* x, const T* gy, T* out, int batch, int 
     const int group = blockIdx.z / splits, split = blockIdx.z % splits;
     const int k_begin = split * k_chunk, k_end = min(K, k_begin + k_chunk);
     ConvWgradOp<T, TF32> op{x, gy, out, geo, group, split, M, N};
-    gg_tile<T, TF32>(op, M, N, blockIdx.y * GG_BM, blockIdx.x * GG_BN, k_begin, k_end);
+    gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN, k_begin, k_end);
 }
 
 template <typename T>

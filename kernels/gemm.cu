@@ -1,12 +1,12 @@
-// gemm.cu: batched C[z] (M x N, row-major) = A[z] (M x K) @ B[z] (K x N) for strided A and B.
+// gemm.cu: batched C[z] (M x N, row-major) = A[z] (M x K) @ B[z] (K x N).
 //
-// Element (m, k) of A[z] is A[z*sab + m*sam + k*sak], element (k, n) of B[z] is
-// B[z*sbb + k*sbk + n*sbn], so a transposed operand is just swapped strides (no copy) and a
-// broadcast batch has stride 0.  Tiles are staged through shared memory (gemm_tile.cuh).
-// vec_a / vec_b pick the loads: 0 scalar, 1 one 16-byte vector along the operand's
-// contiguous axis (the host checks alignment, strides and that the axis length is a multiple
-// of the vector width), so aligned row-major and transposed operands both load vectors.
-// gemm_tf32 is the float route on TF32 tensor cores, used only when allow_tf32 is set.
+// A[z] starts at A + z*sab and is stored row-major with leading dimension lda, either as
+// M x K or (layout bit 0) as K x M, i.e. a transposed view, read without a copy; likewise
+// B[z] at B + z*sbb as K x N or (bit 1) N x K.  A broadcast batch has stride 0.  Bits 2 and 3
+// select 16-byte vector loads along A's and B's contiguous axis (the host checks alignment,
+// strides and that the axis length is a multiple of the vector width); otherwise scalar loads.
+// Tiles are staged through shared memory (gemm_tile.cuh).  gemm_tf32 is the float route on
+// TF32 tensor cores, used only when allow_tf32 is set.
 #include "gemm_tile.cuh"
 
 template <typename T> struct gg_vec;
@@ -20,10 +20,11 @@ __device__ __forceinline__ void gg_unpack(const double2& v, double (&out)[2]) {
 }
 
 // Like gg_fill_tile for p[r*ld + c], loading VEC consecutive columns at a time (c1 % VEC == 0).
-template <bool TF32, bool K_ROWS, int ROWS, int COLS, typename T, int LD>
-__device__ __forceinline__ void gg_fill_tile_vec(T (&tile)[GG_BK][LD], const T* __restrict__ p,
+template <bool TF32, bool K_ROWS, typename T, int BK, int LD>
+__device__ __forceinline__ void gg_fill_tile_vec(T (&tile)[BK][LD], const T* __restrict__ p,
                                                  long long ld, int r0, int r1, int c0, int c1) {
     constexpr int VEC = gg_vec<T>::width;
+    constexpr int ROWS = K_ROWS ? BK : LD - GG_PAD, COLS = K_ROWS ? LD - GG_PAD : BK;
     for (int i = threadIdx.x; i < ROWS * COLS / VEC; i += GG_THREADS) {
         const int r = i / (COLS / VEC), c = i % (COLS / VEC) * VEC;
         T v[VEC];
@@ -44,54 +45,51 @@ template <typename T, bool TF32> struct GemmOp {
     const T* __restrict__ A;
     const T* __restrict__ B;
     T* __restrict__ C;
-    int M, N;
-    long long sam, sak, sbk, sbn;
-    int vec_a, vec_b;
+    int M, N, lda, ldb;
+    int layout;  // bit 0: A is (K x M) row-major, bit 1: B is (N x K); bits 2, 3: vector loads of A, B
 
-    __device__ void fill_a(gg_tile_a<T>& As, int m0, int k0, int k1) const {
+    template <class Tile> __device__ void fill_a(Tile& As, int m0, int k0, int k1) const {
         const T* a = A;
-        const long long sm = sam, sk = sak;
-        if (vec_a && sak == 1) gg_fill_tile_vec<TF32, false, GG_BM, GG_BK>(As, a, sam, m0, M, k0, k1);
-        else if (vec_a) gg_fill_tile_vec<TF32, true, GG_BK, GG_BM>(As, a, sak, k0, k1, m0, M);
-        else if (sak == 1)
-            gg_fill_tile<TF32, false, GG_BM, GG_BK>(As, m0, M, k0, k1, [&](int m, int k) { return a[m * sm + k]; });
-        else
-            gg_fill_tile<TF32, true, GG_BK, GG_BM>(As, k0, k1, m0, M, [&](int k, int m) { return a[m * sm + k * sk]; });
+        const long long ld = lda;
+        switch (layout & 5) {
+            case 0: gg_fill_tile<TF32, false>(As, m0, M, k0, k1, [&](int m, int k) { return a[m * ld + k]; }); break;
+            case 1: gg_fill_tile<TF32, true>(As, k0, k1, m0, M, [&](int k, int m) { return a[k * ld + m]; }); break;
+            case 4: gg_fill_tile_vec<TF32, false>(As, a, ld, m0, M, k0, k1); break;
+            default: gg_fill_tile_vec<TF32, true>(As, a, ld, k0, k1, m0, M);
+        }
     }
-    __device__ void fill_b(gg_tile_b<T>& Bs, int k0, int n0, int k1) const {
+    template <class Tile> __device__ void fill_b(Tile& Bs, int k0, int n0, int k1) const {
         const T* b = B;
-        const long long sk = sbk, sn = sbn;
-        if (vec_b && sbn == 1) gg_fill_tile_vec<TF32, true, GG_BK, GG_BN>(Bs, b, sbk, k0, k1, n0, N);
-        else if (vec_b) gg_fill_tile_vec<TF32, false, GG_BN, GG_BK>(Bs, b, sbn, n0, N, k0, k1);
-        else if (sbk == 1)
-            gg_fill_tile<TF32, false, GG_BN, GG_BK>(Bs, n0, N, k0, k1, [&](int n, int k) { return b[n * sn + k]; });
-        else
-            gg_fill_tile<TF32, true, GG_BK, GG_BN>(Bs, k0, k1, n0, N, [&](int k, int n) { return b[k * sk + n * sn]; });
+        const long long ld = ldb;
+        switch (layout & 10) {
+            case 0: gg_fill_tile<TF32, true>(Bs, k0, k1, n0, N, [&](int k, int n) { return b[k * ld + n]; }); break;
+            case 2: gg_fill_tile<TF32, false>(Bs, n0, N, k0, k1, [&](int n, int k) { return b[n * ld + k]; }); break;
+            case 8: gg_fill_tile_vec<TF32, true>(Bs, b, ld, k0, k1, n0, N); break;
+            default: gg_fill_tile_vec<TF32, false>(Bs, b, ld, n0, N, k0, k1);
+        }
     }
     __device__ void store(int m, int n, T v) const { C[(long long)m * N + n] = v; }
 };
 
-// grid (ceil(N/BN), ceil(M/BM), min(batch, 65535)), block GG_THREADS.
+// grid (ceil(N/BN), ceil(M/BM), min(batch, 65535)) with gg_cfg's BM, BN; block GG_THREADS.
 template <typename T, bool TF32>
 __device__ void gemm_body(const T* A, const T* B, T* C, int M, int N, int K, int batch, long long sab,
-                          long long sam, long long sak, long long sbb, long long sbk, long long sbn,
-                          int vec_a, int vec_b) {
+                          long long sbb, int lda, int ldb, int layout) {
     for (int z = blockIdx.z; z < batch; z += gridDim.z) {  // uniform per block
-        GemmOp<T, TF32> op{A + z * sab, B + z * sbb, C + (long long)z * M * N, M, N, sam, sak, sbk, sbn,
-                           vec_a, vec_b};
-        gg_tile<T, TF32>(op, M, N, blockIdx.y * GG_BM, blockIdx.x * GG_BN, 0, K);
+        GemmOp<T, TF32> op{A + z * sab, B + z * sbb, C + (long long)z * M * N, M, N, lda, ldb, layout};
+        gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN, 0, K);
     }
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS, 2) void gemm(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C, int M, int N, int K, int batch,
-     long long sab, long long sam, long long sak, long long sbb, long long sbk, long long sbn, int vec_a,
-     int vec_b) {
-    gemm_body<T, false>(A, B, C, M, N, K, batch, sab, sam, sak, sbb, sbk, sbn, vec_a, vec_b);
+__global__ __launch_bounds__(GG_THREADS, 2) void gemm(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C,
+                                                      int M, int N, int K, int batch, long long sab, long long sbb,
+                                                      int lda, int ldb, int layout) {
+    gemm_body<T, false>(A, B, C, M, N, K, batch, sab, sbb, lda, ldb, layout);
 }
 
-__global__ __launch_bounds__(GG_THREADS, 2) void gemm_tf32(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N,
-          int K, int batch, long long sab, long long sam, long long sak, long long sbb, long long sbk,
-          long long sbn, int vec_a, int vec_b) {
-    gemm_body<float, true>(A, B, C, M, N, K, batch, sab, sam, sak, sbb, sbk, sbn, vec_a, vec_b);
+__global__ __launch_bounds__(GG_THREADS, 2) void gemm_tf32(const float* __restrict__ A, const float* __restrict__ B,
+                                                           float* __restrict__ C, int M, int N, int K, int batch,
+                                                           long long sab, long long sbb, int lda, int ldb, int layout) {
+    gemm_body<float, true>(A, B, C, M, N, K, batch, sab, sbb, lda, ldb, layout);
 }

@@ -1,25 +1,30 @@
 // gemm_tile.cuh: the block-level GEMM shared by gemm.cu and conv_igemm.cu.
 //
-// One block of GG_THREADS threads computes a GG_BM x GG_BN tile of C = A (M x K) @ B (K x N),
-// stepping through K in GG_BK-deep slices staged in shared memory.  Where the operands come
-// from and where the result goes is the caller's "op":
+// One block of GG_THREADS threads computes a BM x BN tile of C = A (M x K) @ B (K x N),
+// stepping through K in BK-deep slices staged in shared memory (gg_cfg gives the shapes).
+// Where the operands come from and where the result goes is the caller's "op":
 //   op.fill_a(As, m0, k0, k1)  stage A[m0:m0+BM, k0:k0+BK] into As[k][m] (zero outside, k < k1)
 //   op.fill_b(Bs, k0, n0, k1)  stage B[k0:k0+BK, n0:n0+BN] into Bs[k][n]
 //   op.store(m, n, v)          write C[m][n] (called only for m < M, n < N)
 // so a plain GEMM reads strided matrices while a convolution gathers its patches right in
 // the tile loads and never writes a column matrix.  gg_fill_tile does the usual scalar staging.
 //
-// Two block routines: gg_block_gemm (CUDA cores, float or double, 4x4 register blocking per
-// thread) and gg_block_gemm_tf32 (float on TF32 tensor cores, mma.sync m16n8k8, float
-// accumulators).  The fill functions of the TF32 route must round with gg_to_tf32 as they stage.
+// Two block routines: gg_block_gemm (CUDA cores, float or double, TM x TM register blocking
+// per thread) and gg_block_gemm_tf32 (float on TF32 tensor cores, mma.sync m16n8k8, float
+// accumulators).  Ops stage through gg_stage<TF32>, which rounds to TF32 on that route.
 #pragma once
 #include "common.cuh"
 
-constexpr int GG_BM = 64, GG_BN = 64, GG_BK = 16, GG_THREADS = 256;
+constexpr int GG_THREADS = 256;
 constexpr int GG_PAD = 8;  // row padding: the TF32 fragment reads hit 32 distinct banks
 
-template <typename T> using gg_tile_a = T[GG_BK][GG_BM + GG_PAD];
-template <typename T> using gg_tile_b = T[GG_BK][GG_BN + GG_PAD];
+// Block tile BM x BN x BK and per-thread register tile TM x TM (BM = BN = 16 * TM) of each
+// route; the host's launch code (gpugrad/backends/cuda/kernels.py, TILES) mirrors this.
+template <typename T, bool TF32> struct gg_cfg { static constexpr int BM = 64, BN = 64, BK = 16, TM = 4; };
+template <> struct gg_cfg<float, false> { static constexpr int BM = 128, BN = 128, BK = 8, TM = 8; };
+
+// Thread t's i-th row (or column) of the tile: groups of 4 consecutive ones, 64 apart.
+__device__ __forceinline__ int gg_owned(int t, int i) { return i / 4 * 64 + t * 4 + i % 4; }
 
 // What gets staged: the value itself, or (TF32 route) its TF32 rounding.
 __device__ __forceinline__ unsigned gg_to_tf32(float x) {
@@ -49,12 +54,13 @@ __device__ __forceinline__ void gg_mma_tf32(float (&d)[4], const unsigned (&a)[4
 #endif
 }
 
-// Stage a ROWS x COLS slice, value(r, c) for r0 <= r < r1 and c0 <= c < c1 (zero outside).
-// The tile is always [k][m or n]: K_ROWS says whether the slice's rows are the K axis.
+// Stage a slice, value(r, c) for r0 <= r < r1 and c0 <= c < c1 (zero outside), into a tile
+// that is always [k][m or n]: K_ROWS says whether the slice's rows are the K axis.
 // Consecutive threads take consecutive columns, so put the operand's contiguous axis there.
-template <bool TF32, bool K_ROWS, int ROWS, int COLS, typename T, int LD, class Value>
-__device__ __forceinline__ void gg_fill_tile(T (&tile)[GG_BK][LD], int r0, int r1, int c0, int c1,
+template <bool TF32, bool K_ROWS, typename T, int BK, int LD, class Value>
+__device__ __forceinline__ void gg_fill_tile(T (&tile)[BK][LD], int r0, int r1, int c0, int c1,
                                              const Value& value) {
+    constexpr int ROWS = K_ROWS ? BK : LD - GG_PAD, COLS = K_ROWS ? LD - GG_PAD : BK;
     for (int i = threadIdx.x; i < ROWS * COLS; i += GG_THREADS) {
         const int r = i / COLS, c = i % COLS;
         const T v = r0 + r < r1 && c0 + c < c1 ? value(r0 + r, c0 + c) : T(0);
@@ -64,40 +70,42 @@ __device__ __forceinline__ void gg_fill_tile(T (&tile)[GG_BK][LD], int r0, int r
 }
 
 // C[m0:m0+BM, n0:n0+BN] over k in [k_begin, k_end) on CUDA cores.  Every thread of the block
-// must call it (it synchronises); thread (ty, tx) owns rows ty + 16i and columns tx + 16j.
+// must call it (it synchronises); thread (ty, tx) owns rows gg_owned(ty, i), columns gg_owned(tx, j).
 template <typename T, class Op>
 __device__ void gg_block_gemm(Op& op, int M, int N, int m0, int n0, int k_begin, int k_end) {
-    __shared__ gg_tile_a<T> As;
-    __shared__ gg_tile_b<T> Bs;
+    using C = gg_cfg<T, false>;
+    __shared__ __align__(16) T As[C::BK][C::BM + GG_PAD];
+    __shared__ __align__(16) T Bs[C::BK][C::BN + GG_PAD];
     const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
-    T acc[4][4];
-    #pragma unroll
-    for (int i = 0; i < 4; ++i)
-        #pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] = T(0);
-    for (int k0 = k_begin; k0 < k_end; k0 += GG_BK) {
+    T acc[C::TM][C::TM];
+#pragma unroll
+    for (int i = 0; i < C::TM; ++i)
+#pragma unroll
+        for (int j = 0; j < C::TM; ++j) acc[i][j] = T(0);
+    for (int k0 = k_begin; k0 < k_end; k0 += C::BK) {
         op.fill_a(As, m0, k0, k_end);
         op.fill_b(Bs, k0, n0, k_end);
         __syncthreads();
 #pragma unroll
-        for (int k = 0; k < GG_BK; ++k) {
-            T a[4], b[4];
-            #pragma unroll
-            for (int i = 0; i < 4; ++i) a[i] = As[k][ty + 16 * i];
-            #pragma unroll
-            for (int j = 0; j < 4; ++j) b[j] = Bs[k][tx + 16 * j];
-            #pragma unroll
-            for (int i = 0; i < 4; ++i)
-                #pragma unroll
-                for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+        for (int k = 0; k < C::BK; ++k) {
+            T a[C::TM], b[C::TM];
+#pragma unroll
+            for (int i = 0; i < C::TM; ++i) {
+                a[i] = As[k][gg_owned(ty, i)];
+                b[i] = Bs[k][gg_owned(tx, i)];
+            }
+#pragma unroll
+            for (int i = 0; i < C::TM; ++i)
+#pragma unroll
+                for (int j = 0; j < C::TM; ++j) acc[i][j] += a[i] * b[j];
         }
         __syncthreads();  // everyone is done with this slice before the next fill
     }
-    #pragma unroll
-    for (int i = 0; i < 4; ++i)
-        #pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
+#pragma unroll
+    for (int i = 0; i < C::TM; ++i)
+#pragma unroll
+        for (int j = 0; j < C::TM; ++j) {
+            const int m = m0 + gg_owned(ty, i), n = n0 + gg_owned(tx, j);
             if (m < M && n < N) op.store(m, n, acc[i][j]);
         }
 }
@@ -106,8 +114,9 @@ __device__ void gg_block_gemm(Op& op, int M, int N, int m0, int n0, int k_begin,
 // 2 x 2 m16n8k8 instructions per 8-deep step.  The op must stage with gg_stage<true>.
 template <class Op>
 __device__ void gg_block_gemm_tf32(Op& op, int M, int N, int m0, int n0, int k_begin, int k_end) {
-    __shared__ gg_tile_a<float> As;
-    __shared__ gg_tile_b<float> Bs;
+    using C = gg_cfg<float, true>;
+    __shared__ __align__(16) float As[C::BK][C::BM + GG_PAD];
+    __shared__ __align__(16) float Bs[C::BK][C::BN + GG_PAD];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
     const int wm = warp / 4 * 32, wn = warp % 4 * 16;
     float acc[2][2][4];
@@ -117,12 +126,12 @@ __device__ void gg_block_gemm_tf32(Op& op, int M, int N, int m0, int n0, int k_b
         for (int j = 0; j < 2; ++j)
             #pragma unroll
             for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
-    for (int k0 = k_begin; k0 < k_end; k0 += GG_BK) {
+    for (int k0 = k_begin; k0 < k_end; k0 += C::BK) {
         op.fill_a(As, m0, k0, k_end);
         op.fill_b(Bs, k0, n0, k_end);
         __syncthreads();
 #pragma unroll
-        for (int kk = 0; kk < GG_BK; kk += 8) {
+        for (int kk = 0; kk < C::BK; kk += 8) {
             unsigned a[2][4], b[2][2];
             #pragma unroll
             for (int i = 0; i < 2; ++i) {

@@ -15,7 +15,8 @@ from test_kernel_set import CONV_CASES, DTYPES, _conv_inputs
 GEMM_CASES = [
     ((), (), 1, 1, 1),
     ((), (), 5, 7, 3),
-    ((), (), 70, 20, 65),         # two tiles each way and two K slices, none of them full
+    ((), (), 70, 20, 65),         # 64-tiles (double, TF32): two each way, partial K slices
+    ((), (), 130, 9, 150),        # 128-tiles (float): two each way
     ((2,), (), 3, 8, 4),          # b shared by the batch (stride 0)
     ((3, 1), (1, 2), 4, 12, 8),   # both broadcast
 ]

@@ -37,15 +37,17 @@ def _address(a):
     return a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data  # CuPy, NumPy
 
 
-TILE_M, TILE_N, TILE_K = 64, 64, 16  # gemm_tile.cuh's GG_BM, GG_BN, GG_BK
+# (BM, BN, BK) of each route's block tile: gemm_tile.cuh's gg_cfg<T, TF32>.
+TILES = {"float": (128, 128, 8), "double": (64, 64, 16), "tf32": (64, 64, 16)}
 TILE_THREADS = 256
 MAX_GRID_YZ = 65535
-WGRAD_BLOCKS = 264  # split the weight gradient's long K until about this many blocks run
+WGRAD_BLOCKS = 264  # split the weight gradient's long K until about this many blocks run ...
+WGRAD_MIN_SPLIT = 128  # ... each split at least this deep
 
 
-def _tile_grid(n, m, z):
+def _tile_grid(tile, n, m, z):
     """The (N tiles, M tiles, z) grid of a tiled GEMM; a ValueError where CUDA cannot launch it."""
-    grid = (-(-n // TILE_N), -(-m // TILE_M), z)
+    grid = (-(-n // tile[1]), -(-m // tile[0]), z)
     if grid[1] > MAX_GRID_YZ or z > MAX_GRID_YZ:
         raise ValueError(f"GEMM of {m} rows and {z} groups/batches exceeds CUDA's grid limits")
     return grid
@@ -226,15 +228,16 @@ class KernelSet:
         return self.gemm(a, b)
 
     def _tiled(self, filename, name, dtype):
-        """The TF32 tensor-core instantiation for float32 when allow_tf32 is set, else <T>."""
+        """(kernel, block tile): the TF32 tensor-core instantiation for float32 when allow_tf32
+        is set, else <T>."""
         if dtype == np.float32 and cuda_flags.allow_tf32:
-            return self._kernel(filename, f"{name}_tf32")
-        return self._kernel(filename, name, dtype)
+            return self._kernel(filename, f"{name}_tf32"), TILES["tf32"]
+        return self._kernel(filename, name, dtype), TILES[_CTYPE[np.dtype(dtype)]]
 
     def _gemm_operand(self, a, batch_shape):
-        """(array, batch stride, row stride, column stride, vector loads?) of a GEMM operand,
-        strides in elements.  A transposed view is passed as its contiguous transpose with
-        swapped strides (no copy); a batch of one gets batch stride 0."""
+        """(array, batch stride, leading dimension, transposed?, vector loads?) of a GEMM
+        operand, in elements.  A transposed view is passed as its contiguous transpose (no
+        copy); a batch of one gets batch stride 0."""
         rows, cols = a.shape[-2:]
         if math.prod(a.shape[:-2]) == 1:
             a, batch = a.reshape(rows, cols), 0
@@ -242,16 +245,12 @@ class KernelSet:
             if a.shape[:-2] != batch_shape:
                 a = self.xp.broadcast_to(a, batch_shape + (rows, cols))
             batch = rows * cols
-        if a.flags.c_contiguous:
-            base, row, col, extent = a, cols, 1, cols
-        elif a.swapaxes(-1, -2).flags.c_contiguous:
-            base, row, col, extent = a.swapaxes(-1, -2), 1, rows, rows
-        else:
-            base, row, col, extent = self._c(a), cols, 1, cols
+        transposed = not a.flags.c_contiguous and a.swapaxes(-1, -2).flags.c_contiguous
+        base = a.swapaxes(-1, -2) if transposed else self._c(a)
+        ld = rows if transposed else cols
         width = 16 // a.dtype.itemsize
-        vec = (extent % width == 0 and (row * col) % width == 0 and batch % width == 0
-               and _address(base) % 16 == 0)
-        return base, batch, row, col, vec
+        vec = ld % width == 0 and batch % width == 0 and _address(base) % 16 == 0
+        return base, batch, ld, transposed, vec
 
     def gemm(self, a, b):
         """Our tiled GEMM (kernels/gemm.cu), whatever the route: a @ b with broadcast batch dims."""
@@ -265,12 +264,12 @@ class KernelSet:
             c[...] = 0
             return c
         _check_int32("matmul", m, n, k, nb)
-        A, sab, sam, sak, vec_a = self._gemm_operand(a, batch_shape)
-        B, sbb, sbk, sbn, vec_b = self._gemm_operand(b, batch_shape)
-        self._tiled("gemm.cu", "gemm", a.dtype)(
-            _tile_grid(n, m, min(nb, MAX_GRID_YZ)), (TILE_THREADS,),
-            (A, B, c, i32(m), i32(n), i32(k), i32(nb), i64(sab), i64(sam), i64(sak), i64(sbb),
-             i64(sbk), i64(sbn), i32(vec_a), i32(vec_b)))
+        A, sab, lda, ta, vec_a = self._gemm_operand(a, batch_shape)
+        B, sbb, ldb, tb, vec_b = self._gemm_operand(b, batch_shape)
+        kernel, tile = self._tiled("gemm.cu", "gemm", a.dtype)
+        kernel(_tile_grid(tile, n, m, min(nb, MAX_GRID_YZ)), (TILE_THREADS,),
+               (A, B, c, i32(m), i32(n), i32(k), i32(nb), i64(sab), i64(sbb), i32(lda), i32(ldb),
+                i32(ta | tb << 1 | vec_a << 2 | vec_b << 3)))
         return c
 
     @staticmethod
@@ -291,8 +290,9 @@ class KernelSet:
         _check_int32("conv2d", x.size, y.size, n * oh * ow)
         bias = w if bias is None else self._c(bias, x.dtype)
         flags = i32((bias is not w) | (relu << 1))
-        self._tiled("conv_igemm.cu", "conv_fwd_igemm", x.dtype)(
-            _tile_grid(n * oh * ow, f // groups, groups), (TILE_THREADS,),
+        kernel, tile = self._tiled("conv_igemm.cu", "conv_fwd_igemm", x.dtype)
+        kernel(
+            _tile_grid(tile, n * oh * ow, f // groups, groups), (TILE_THREADS,),
             (x, w, bias, y, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
                                                  groups), flags))
         return y
@@ -308,8 +308,9 @@ class KernelSet:
         if gx.size == 0:
             return gx
         _check_int32("conv_dgrad", gx.size, gy.size)
-        self._tiled("conv_igemm.cu", "conv_dgrad_igemm", gy.dtype)(
-            _tile_grid(n * h * wd, c // groups, groups), (TILE_THREADS,),
+        kernel, tile = self._tiled("conv_igemm.cu", "conv_dgrad_igemm", gy.dtype)
+        kernel(
+            _tile_grid(tile, n * h * wd, c // groups, groups), (TILE_THREADS,),
             (gy, w, gx, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
                                              groups)))
         return gx
@@ -325,14 +326,15 @@ class KernelSet:
         if k == 0 or f * cols == 0:
             return self.xp.zeros((f, cg, kh, kw), x.dtype)
         _check_int32("conv_wgrad", x.size, gy.size, k)
-        blocks = -(-cols // TILE_N) * -(-fg // TILE_M) * groups
-        splits = max(1, min(-(-k // (8 * TILE_K)), -(-WGRAD_BLOCKS // blocks), MAX_GRID_YZ // groups))
+        kernel, tile = self._tiled("conv_igemm.cu", "conv_wgrad_igemm", x.dtype)
+        blocks = -(-cols // tile[1]) * -(-fg // tile[0]) * groups
+        splits = max(1, min(-(-k // WGRAD_MIN_SPLIT), -(-WGRAD_BLOCKS // blocks), MAX_GRID_YZ // groups))
         per_split = -(-k // splits)
-        chunk = -(-per_split // TILE_K) * TILE_K  # whole K slices per split
+        chunk = -(-per_split // tile[2]) * tile[2]  # whole K slices per split
         splits = -(-k // chunk)
         out = self.xp.empty((splits, f, cols), x.dtype)
-        self._tiled("conv_igemm.cu", "conv_wgrad_igemm", x.dtype)(
-            _tile_grid(cols, fg, groups * splits), (TILE_THREADS,),
+        kernel(
+            _tile_grid(tile, cols, fg, groups * splits), (TILE_THREADS,),
             (x, gy, out, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
                                               groups), i32(splits), i32(chunk)))
         gw = out[0] if splits == 1 else out.sum(axis=0)
