@@ -20,12 +20,25 @@ struct ConvGeometry {
     int C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups;
     __device__ int Cg() const { return C / groups; }
     __device__ int Fg() const { return F / groups; }
-    // x[n][cin] at tap r = kh*KW + kw of output position p = oh*OW + ow; zero in the padding.
-    template <typename T> __device__ T x_tap(const T* __restrict__ x, int n, int cin, int p, int r) const {
-        const int h = p / OW * SH - PH + r / KW * DH, w = p % OW * SW - PW + r % KW * DW;
-        return h >= 0 && h < H && w >= 0 && w < W ? x[(((long long)n * C + cin) * H + h) * W + w] : T(0);
-    }
 };
+
+// What a gathered tile column works out once: the channel-0 plane of its image and the
+// spatial position (h0, w0) its taps are offset from.
+template <typename T> struct TapBase {
+    const T* plane;
+    int h0, w0;
+};
+// Output position p = oh*OW + ow of image n reads x[n][cin0 + ...] from the window at (h0, w0).
+template <typename T>
+__device__ __forceinline__ TapBase<T> gg_x_window(const ConvGeometry& g, const T* x, int n, int cin0, int p) {
+    return {x + ((long long)n * g.C + cin0) * g.H * g.W, p / g.OW * g.SH - g.PH, p % g.OW * g.SW - g.PW};
+}
+// Its tap r = kh*KW + kw of channel ci; zero in the padding.
+template <typename T>
+__device__ __forceinline__ T gg_x_tap(const ConvGeometry& g, const TapBase<T>& win, int ci, int r) {
+    const int h = win.h0 + r / g.KW * g.DH, w = win.w0 + r % g.KW * g.DW;
+    return h >= 0 && h < g.H && w >= 0 && w < g.W ? win.plane[((long long)ci * g.H + h) * g.W + w] : T(0);
+}
 
 template <typename T, bool TF32> struct ConvFwdOp {
     const T* __restrict__ x;
@@ -43,9 +56,9 @@ template <typename T, bool TF32> struct ConvFwdOp {
     template <class Tile> __device__ void fill_b(Tile& Bs, int k0, int n0, int k1) const {
         const ConvGeometry& c = g;
         const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
-        gg_fill_tile<TF32, true>(Bs, k0, k1, n0, N, [&](int k, int j) {
-            return c.x_tap(x, j / L, cin0 + k / KK, j % L, k % KK);
-        });
+        gg_fill_tile<TF32, true>(
+            Bs, k0, k1, n0, N, [&](int j) { return gg_x_window(c, x, j / L, cin0, j % L); },
+            [&](int k, const TapBase<T>& win) { return gg_x_tap(c, win, k / KK, k % KK); });
     }
     __device__ void store(int m, int j, T v) const {
         const int L = g.OH * g.OW, f = group * M + m;
@@ -72,13 +85,19 @@ template <typename T, bool TF32> struct ConvDgradOp {
     template <class Tile> __device__ void fill_b(Tile& Bs, int k0, int n0, int k1) const {
         const ConvGeometry& c = g;
         const int KK = c.KH * c.KW, HW = c.H * c.W, f0 = group * c.Fg();
-        gg_fill_tile<TF32, true>(Bs, k0, k1, n0, N, [&](int k, int j) {
-            const int fi = k / KK, r = k % KK, n = j / HW, q = j % HW;
-            const int ph = q / c.W + c.PH - r / c.KW * c.DH, pw = q % c.W + c.PW - r % c.KW * c.DW;
-            if (ph < 0 || pw < 0 || ph % c.SH != 0 || pw % c.SW != 0) return T(0);
-            const int oh = ph / c.SH, ow = pw / c.SW;
-            return oh < c.OH && ow < c.OW ? gy[(((long long)n * c.F + f0 + fi) * c.OH + oh) * c.OW + ow] : T(0);
-        });
+        // column j = (n, h, w): gy[n][f0 + ...] and the padded position (h + PH, w + PW)
+        gg_fill_tile<TF32, true>(
+            Bs, k0, k1, n0, N,
+            [&](int j) {
+                const int q = j % HW;
+                return TapBase<T>{gy + ((long long)(j / HW) * c.F + f0) * c.OH * c.OW, q / c.W + c.PH, q % c.W + c.PW};
+            },
+            [&](int k, const TapBase<T>& col) {
+                const int r = k % KK, ph = col.h0 - r / c.KW * c.DH, pw = col.w0 - r % c.KW * c.DW;
+                if (ph < 0 || pw < 0 || ph % c.SH != 0 || pw % c.SW != 0) return T(0);
+                const int oh = ph / c.SH, ow = pw / c.SW;
+                return oh < c.OH && ow < c.OW ? col.plane[((long long)(k / KK) * c.OH + oh) * c.OW + ow] : T(0);
+            });
     }
     __device__ void store(int m, int j, T v) const {
         const int HW = g.H * g.W;
@@ -103,9 +122,9 @@ template <typename T, bool TF32> struct ConvWgradOp {
         const ConvGeometry& c = g;
         const int L = c.OH * c.OW, KK = c.KH * c.KW, cin0 = group * c.Cg();
         // rows j, columns k: consecutive threads read consecutive output positions of x
-        gg_fill_tile<TF32, false>(Bs, n0, N, k0, k1, [&](int j, int k) {
-            return c.x_tap(x, k / L, cin0 + j / KK, k % L, j % KK);
-        });
+        gg_fill_tile<TF32, false>(
+            Bs, n0, N, k0, k1, [&](int k) { return gg_x_window(c, x, k / L, cin0, k % L); },
+            [&](int j, const TapBase<T>& win) { return gg_x_tap(c, win, j / KK, j % KK); });
     }
     __device__ void store(int m, int j, T v) const {
         out[((long long)split * g.F + group * M + m) * N + j] = v;

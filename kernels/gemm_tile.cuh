@@ -54,19 +54,30 @@ __device__ __forceinline__ void gg_mma_tf32(float (&d)[4], const unsigned (&a)[4
 #endif
 }
 
-// Stage a slice, value(r, c) for r0 <= r < r1 and c0 <= c < c1 (zero outside), into a tile
-// that is always [k][m or n]: K_ROWS says whether the slice's rows are the K axis.
+// Stage a slice, value(r, column(c)) for r0 <= r < r1 and c0 <= c < c1 (zero outside), into a
+// tile that is always [k][m or n]: K_ROWS says whether the slice's rows are the K axis.
 // Consecutive threads take consecutive columns, so put the operand's contiguous axis there.
-template <bool TF32, bool K_ROWS, typename T, int BK, int LD, class Value>
+// Each thread keeps one column for the whole slice, so column(c) -- what a gather can work
+// out once per column, such as its base address -- runs once per thread and fill.
+template <bool TF32, bool K_ROWS, typename T, int BK, int LD, class Column, class Value>
 __device__ __forceinline__ void gg_fill_tile(T (&tile)[BK][LD], int r0, int r1, int c0, int c1,
-                                             const Value& value) {
+                                             const Column& column, const Value& value) {
     constexpr int ROWS = K_ROWS ? BK : LD - GG_PAD, COLS = K_ROWS ? LD - GG_PAD : BK;
-    for (int i = threadIdx.x; i < ROWS * COLS; i += GG_THREADS) {
-        const int r = i / COLS, c = i % COLS;
-        const T v = r0 + r < r1 && c0 + c < c1 ? value(r0 + r, c0 + c) : T(0);
+    static_assert(GG_THREADS % COLS == 0, "a thread's column must not change within a fill");
+    const int c = threadIdx.x % COLS;
+    const bool in = c0 + c < c1;
+    const auto col = column(in ? c0 + c : c0);
+    for (int r = threadIdx.x / COLS; r < ROWS; r += GG_THREADS / COLS) {
+        const T v = in && r0 + r < r1 ? value(r0 + r, col) : T(0);
         if (K_ROWS) tile[r][c] = gg_stage<TF32>(v);
         else tile[c][r] = gg_stage<TF32>(v);
     }
+}
+
+template <bool TF32, bool K_ROWS, typename T, int BK, int LD, class Value>
+__device__ __forceinline__ void gg_fill_tile(T (&tile)[BK][LD], int r0, int r1, int c0, int c1,
+                                             const Value& value) {
+    gg_fill_tile<TF32, K_ROWS>(tile, r0, r1, c0, c1, [](int c) { return c; }, value);
 }
 
 // C[m0:m0+BM, n0:n0+BN] over k in [k_begin, k_end) on CUDA cores.  Every thread of the block

@@ -80,3 +80,9 @@ def test_matmul_on_cuda_matches_cpu_without_blas(shapes, no_blas_on_cuda):
         results.append([out.detach().cpu().numpy(), ta.grad.cpu().numpy(), tb.grad.cpu().numpy()])
     for got, want in zip(results[1], results[0]):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_use_cublas_takes_only_a_bool(monkeypatch):
+    monkeypatch.setattr(cuda_flags, "use_cublas", False)
+    with pytest.raises(TypeError, match="use_cublas must be True or False, got 1"):
+        cuda_flags.use_cublas = 1
