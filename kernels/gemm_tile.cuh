@@ -27,9 +27,13 @@ template <> struct gg_cfg<float, false> { static constexpr int BM = 128, BN = 12
 __device__ __forceinline__ int gg_owned(int t, int i) { return i / 4 * 64 + t * 4 + i % 4; }
 
 // What gets staged: the value itself, or (TF32 route) its TF32 rounding.
+// Both need sm_80; older GPUs compile a trap (the host never picks the TF32 route there).
 __device__ __forceinline__ unsigned gg_to_tf32(float x) {
 #ifdef CUDA_EMU
     return cuda_emu::cvt_rna_tf32(x);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+    __trap();
+    return 0u;
 #else
     unsigned r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
@@ -46,6 +50,8 @@ template <> __device__ __forceinline__ float gg_stage<true, float>(float v) {
 __device__ __forceinline__ void gg_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
 #ifdef CUDA_EMU
     cuda_emu::mma_m16n8k8_tf32(d, a, b);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+    __trap();
 #else
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
                  "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
@@ -64,10 +70,13 @@ __device__ __forceinline__ void gg_fill_tile(T (&tile)[BK][LD], int r0, int r1, 
                                              const Column& column, const Value& value) {
     constexpr int ROWS = K_ROWS ? BK : LD - GG_PAD, COLS = K_ROWS ? LD - GG_PAD : BK;
     static_assert(GG_THREADS % COLS == 0, "a thread's column must not change within a fill");
+    static_assert(ROWS * COLS % GG_THREADS == 0, "every thread stages the same number of elements");
     const int c = threadIdx.x % COLS;
     const bool in = c0 + c < c1;
     const auto col = column(in ? c0 + c : c0);
-    for (int r = threadIdx.x / COLS; r < ROWS; r += GG_THREADS / COLS) {
+#pragma unroll
+    for (int q = 0; q < ROWS * COLS / GG_THREADS; ++q) {
+        const int r = threadIdx.x / COLS + q * (GG_THREADS / COLS);
         const T v = in && r0 + r < r1 ? value(r0 + r, col) : T(0);
         if (K_ROWS) tile[r][c] = gg_stage<TF32>(v);
         else tile[c][r] = gg_stage<TF32>(v);

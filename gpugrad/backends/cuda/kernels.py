@@ -227,10 +227,16 @@ class KernelSet:
             return self.xp.matmul(a, b)
         return self.gemm(a, b)
 
+    def _tensor_cores(self):
+        """Whether the current device has TF32 tensor cores (compute capability 8.0 and up); the
+        emulator has them.  Like PyTorch, allow_tf32 is ignored on older GPUs."""
+        cuda = getattr(self.xp, "cuda", None)
+        return cuda is None or int(cuda.Device().compute_capability) >= 80
+
     def _tiled(self, filename, name, dtype):
         """(kernel, block tile): the TF32 tensor-core instantiation for float32 when allow_tf32
-        is set, else <T>."""
-        if dtype == np.float32 and cuda_flags.allow_tf32:
+        is set and the GPU has tensor cores, else <T>."""
+        if dtype == np.float32 and cuda_flags.allow_tf32 and self._tensor_cores():
             return self._kernel(filename, f"{name}_tf32"), TILES["tf32"]
         return self._kernel(filename, name, dtype), TILES[_CTYPE[np.dtype(dtype)]]
 
