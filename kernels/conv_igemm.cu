@@ -90,7 +90,8 @@ template <typename T, bool TF32> struct ConvDgradOp {
             Bs, k0, k1, n0, N,
             [&](int j) {
                 const int q = j % HW;
-                return TapBase<T>{gy + ((long long)(j / HW) * c.F + f0) * c.OH * c.OW, q / c.W + c.PH, q % c.W + c.PW};
+                return TapBase<T>{gy + ((long long)(j / HW) * c.F + f0) * c.OH * c.OW, q / c.W + c.PH,
+                    q % c.W + c.PW};
             },
             [&](int k, const TapBase<T>& col) {
                 const int r = k % KK, ph = col.h0 - r / c.KW * c.DH, pw = col.w0 - r % c.KW * c.DW;
@@ -131,66 +132,80 @@ template <typename T, bool TF32> struct ConvWgradOp {
     }
 };
 
+// The kernels' common parameters: batch size, then the geometry in ConvGeometry's order.
+#define GG_CONV_PARAMS                                                                             \
+    int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, \
+        int PW, int DH, int DW, int groups
+#define GG_CONV_ARGS batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups
 #define GG_CONV_GEOMETRY ConvGeometry{C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups}
 
 // bias is read only when flags & 1 (pass any array of T otherwise).
 template <typename T, bool TF32>
-__device__ void conv_fwd_body(const T* x, const T* w, const T* bias, T* y, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
-    const ConvGeometry geo = GG_CONV_GEOMETRY;
+__device__ void conv_fwd_body(const T* x, const T* w, const T* bias, T* y, GG_CONV_PARAMS, int flags) {
     const int M = F / groups, N = batch * OH * OW, K = C / groups * KH * KW;
-    ConvFwdOp<T, TF32> op{x, w, bias, y, geo, int(blockIdx.z), M, N, flags};
+    ConvFwdOp<T, TF32> op{x, w, bias, y, GG_CONV_GEOMETRY, int(blockIdx.z), M, N, flags};
     gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN, 0, K);
 }
 
 template <typename T, bool TF32>
-__device__ void conv_dgrad_body(const T* gy, const T* w, T* gx, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
-    const ConvGeometry geo = GG_CONV_GEOMETRY;
+__device__ void conv_dgrad_body(const T* gy, const T* w, T* gx, GG_CONV_PARAMS) {
     const int M = C / groups, N = batch * H * W, K = F / groups * KH * KW;
-    ConvDgradOp<T, TF32> op{gy, w, gx, geo, int(blockIdx.z), M, N};
+    ConvDgradOp<T, TF32> op{gy, w, gx, GG_CONV_GEOMETRY, int(blockIdx.z), M, N};
     gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN, 0, K);
 }
 
 // k_chunk: the K range of one split, a multiple of BK.
 template <typename T, bool TF32>
-__device__ void conv_wgrad_body(const T* x, const T* gy, T* out, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
-    const ConvGeometry geo = GG_CONV_GEOMETRY;
+__device__ void conv_wgrad_body(const T* x, const T* gy, T* out, GG_CONV_PARAMS, int splits, int k_chunk) {
     const int M = F / groups, N = C / groups * KH * KW, K = batch * OH * OW;
     const int group = blockIdx.z / splits, split = blockIdx.z % splits;
     const int k_begin = split * k_chunk, k_end = min(K, k_begin + k_chunk);
-    ConvWgradOp<T, TF32> op{x, gy, out, geo, group, split, M, N};
-    gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN, k_begin, k_end);
+    ConvWgradOp<T, TF32> op{x, gy, out, GG_CONV_GEOMETRY, group, split, M, N};
+    gg_tile<T, TF32>(op, M, N, blockIdx.y * gg_cfg<T, TF32>::BM, blockIdx.x * gg_cfg<T, TF32>::BN,
+                     k_begin, k_end);
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS, 2) void conv_fwd_igemm(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ y,
-               int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
-    conv_fwd_body<T, false>(x, w, bias, y, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags);
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_fwd_igemm(
+    const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ y,
+    int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW,
+    int PH, int PW, int DH, int DW, int groups, int flags) {
+    conv_fwd_body<T, false>(x, w, bias, y, GG_CONV_ARGS, flags);
 }
 
-__global__ __launch_bounds__(GG_THREADS, 2) void conv_fwd_igemm_tf32(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
-                    float* __restrict__ y, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
-    conv_fwd_body<float, true>(x, w, bias, y, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags);
-}
-
-template <typename T>
-__global__ __launch_bounds__(GG_THREADS, 2) void conv_dgrad_igemm(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
-    conv_dgrad_body<T, false>(gy, w, gx, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups);
-}
-
-__global__ __launch_bounds__(GG_THREADS, 2) void conv_dgrad_igemm_tf32(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
-                      int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups) {
-    conv_dgrad_body<float, true>(gy, w, gx, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups);
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_fwd_igemm_tf32(
+    const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
+    float* __restrict__ y, int batch, int C, int H, int W, int F, int OH, int OW, int KH,
+    int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int flags) {
+    conv_fwd_body<float, true>(x, w, bias, y, GG_CONV_ARGS, flags);
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS, 2) void conv_wgrad_igemm(const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ out, int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups,
-                 int splits, int k_chunk) {
-    conv_wgrad_body<T, false>(x, gy, out, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups,
-                              splits, k_chunk);
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_dgrad_igemm(
+    const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx,
+    int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW,
+    int PH, int PW, int DH, int DW, int groups) {
+    conv_dgrad_body<T, false>(gy, w, gx, GG_CONV_ARGS);
 }
 
-__global__ __launch_bounds__(GG_THREADS, 2) void conv_wgrad_igemm_tf32(const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
-                      int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
-    conv_wgrad_body<float, true>(x, gy, out, batch, C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups,
-                                 splits, k_chunk);
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_dgrad_igemm_tf32(
+    const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
+    int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW,
+    int PH, int PW, int DH, int DW, int groups) {
+    conv_dgrad_body<float, true>(gy, w, gx, GG_CONV_ARGS);
+}
+
+template <typename T>
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_wgrad_igemm(
+    const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ out,
+    int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW,
+    int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
+    conv_wgrad_body<T, false>(x, gy, out, GG_CONV_ARGS, splits, k_chunk);
+}
+
+__global__ __launch_bounds__(GG_THREADS, 2) void conv_wgrad_igemm_tf32(
+    const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
+    int batch, int C, int H, int W, int F, int OH, int OW, int KH, int KW, int SH, int SW,
+    int PH, int PW, int DH, int DW, int groups, int splits, int k_chunk) {
+    conv_wgrad_body<float, true>(x, gy, out, GG_CONV_ARGS, splits, k_chunk);
 }

@@ -31,9 +31,9 @@ __device__ __forceinline__ void gg_fill_tile_vec(T (&tile)[BK][LD], const T* __r
         if (r0 + r < r1 && c0 + c < c1)
             gg_unpack(*reinterpret_cast<const typename gg_vec<T>::type*>(p + (r0 + r) * ld + c0 + c), v);
         else
-            #pragma unroll
+#pragma unroll
             for (int e = 0; e < VEC; ++e) v[e] = T(0);
-        #pragma unroll
+#pragma unroll
         for (int e = 0; e < VEC; ++e) {
             if (K_ROWS) tile[r][c + e] = gg_stage<TF32>(v[e]);
             else tile[c + e][r] = gg_stage<TF32>(v[e]);
@@ -82,14 +82,14 @@ __device__ void gemm_body(const T* A, const T* B, T* C, int M, int N, int K, int
 }
 
 template <typename T>
-__global__ __launch_bounds__(GG_THREADS, 2) void gemm(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C,
-                                                      int M, int N, int K, int batch, long long sab, long long sbb,
-                                                      int lda, int ldb, int layout) {
+__global__ __launch_bounds__(GG_THREADS, 2) void gemm(
+    const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C, int M, int N, int K, int batch,
+    long long sab, long long sbb, int lda, int ldb, int layout) {
     gemm_body<T, false>(A, B, C, M, N, K, batch, sab, sbb, lda, ldb, layout);
 }
 
-__global__ __launch_bounds__(GG_THREADS, 2) void gemm_tf32(const float* __restrict__ A, const float* __restrict__ B,
-                                                           float* __restrict__ C, int M, int N, int K, int batch,
-                                                           long long sab, long long sbb, int lda, int ldb, int layout) {
+__global__ __launch_bounds__(GG_THREADS, 2) void gemm_tf32(
+    const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N, int K,
+    int batch, long long sab, long long sbb, int lda, int ldb, int layout) {
     gemm_body<float, true>(A, B, C, M, N, K, batch, sab, sbb, lda, ldb, layout);
 }
