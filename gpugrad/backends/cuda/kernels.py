@@ -102,7 +102,7 @@ class KernelSet:
                  i32(dilation[1]), i64(cols.size)))
         return cols
 
-    # The fast routes below are im2col + GEMM (cuBLAS through xp.matmul) over the whole batch:
+    # The *_cublas routes below are im2col + GEMM (cuBLAS through xp.matmul) over the whole batch:
     # columns are laid out (C*kh*kw, N, OH*OW) by im2col_rows, so each group's convolution is
     # ONE GEMM with N*OH*OW as its long dimension instead of N small batched ones.  The batch
     # is processed in chunks whose columns stay under COLS_BUDGET bytes.
