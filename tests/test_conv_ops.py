@@ -139,8 +139,10 @@ def test_conv_dtype_errors():
         F.max_pool2d(gpugrad.randn(1, 1, 2, 2), 3)
 
 
-ROUTE_SETS = [dict(conv_wgrad="gemm", conv_dgrad="direct"), dict(conv_wgrad="direct", conv_dgrad="gemm"),
-              dict(conv_wgrad="direct", conv_dgrad="direct")]
+ROUTE_SETS = [dict(conv2d_forward="igemm", conv_wgrad="igemm", conv_dgrad="direct"),
+              dict(conv2d_forward="cublas", conv_wgrad="direct", conv_dgrad="igemm"),
+              dict(conv2d_forward="igemm", conv_wgrad="cublas", conv_dgrad="cublas"),
+              dict(conv2d_forward="cublas", conv_wgrad="direct", conv_dgrad="direct")]
 
 
 @pytest.mark.parametrize("forced", ROUTE_SETS)
@@ -150,7 +152,7 @@ def test_conv_routes_on_cuda(forced, rng, monkeypatch):
     from gpugrad.backends import algorithms
     from gpugrad.backends.cuda.kernels import KernelSet
     calls = []
-    for name in ("conv_wgrad", "conv_dgrad"):
+    for name in ("conv2d_forward", "conv_wgrad", "conv_dgrad"):
         for route in algorithms.ROUTES[name]:
             fname = algorithms.function_name(name, route)
             original = getattr(KernelSet, fname)
@@ -167,7 +169,7 @@ def test_conv_routes_on_cuda(forced, rng, monkeypatch):
     assert set(calls) == {algorithms.function_name(n, r) for n, r in forced.items()}
     calls.clear()
     F.conv2d(x, w, **kw).sum().backward()
-    assert set(calls) == {"conv_wgrad", "conv_dgrad"}  # the defaults again outside the block
+    assert set(calls) == {"conv2d_forward", "conv_wgrad", "conv_dgrad"}  # the defaults again outside the block
 
 
 def test_use_route_rejects_unknown_routes():
