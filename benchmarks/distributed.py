@@ -114,9 +114,9 @@ def _once(fn):
 def _mpiexec(n, *args, env=None):
     """Rank 0's answer from `mpiexec -n n python -m <this module> --worker args`."""
     path = os.pathsep.join(filter(None, [str(IMPORT_ROOT), os.environ.get("PYTHONPATH")]))
-    proc = subprocess.run([_launcher(), "-n", str(n), sys.executable, "-m", __name__, "--worker",
-                           *map(str, args)], cwd=IMPORT_ROOT, env={**os.environ, **(env or {}), "PYTHONPATH": path},
-                          capture_output=True, text=True, timeout=900)
+    environment = {**os.environ, **(env or {}), "PYTHONPATH": path}
+    proc = subprocess.run([_launcher(), "-n", str(n), sys.executable, "-m", __name__, "--worker", *map(str, args)],
+                          cwd=IMPORT_ROOT, env=environment, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"mpiexec -n {n} failed:\n{proc.stdout}{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
