@@ -7,14 +7,14 @@ whose builder returns them.
 from dataclasses import dataclass
 from typing import Callable
 
-from . import kernel_rows, train_rows
+from . import distributed, kernel_rows, train_rows
 
 
 @dataclass
 class Group:
     title: str
     build: Callable
-    section: str = "kernels"  # "kernels" (rates, roofline) or "e2e" (samples/s)
+    section: str = "kernels"  # "kernels" (rates, roofline), "e2e" (samples/s) or "distributed"
 
 
 GROUPS = {
@@ -24,6 +24,8 @@ GROUPS = {
     "maxpool": Group("Max-pool", kernel_rows.maxpool_rows),
     "xent": Group("Softmax cross-entropy", kernel_rows.xent_rows),
     "train": Group("Training step (forward + backward + SGD)", train_rows.train_rows, "e2e"),
+    "distributed": Group("Distributed, in mpiexec jobs (all_reduce GB/s = message bytes / time)",
+                         distributed.distributed_rows, "distributed"),
 }
 
 
