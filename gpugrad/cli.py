@@ -43,6 +43,9 @@ def _parser():
     t.add_argument("--seed", type=int, help="default: 0")
     t.add_argument("--out", help=f"output directory (default: {DEFAULTS['out']}; when resuming, the checkpoint's)")
     t.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
+    t.add_argument("--profile", type=int, nargs="?", const=20, metavar="STEPS",
+                   help="profile STEPS training steps (default 20) of this recipe, print where the time "
+                        "goes and exit without training")
     t.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # tests: N samples per split
     e = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
     e.add_argument("checkpoint")
@@ -81,9 +84,15 @@ def _settings(args):
 
 
 def _train(args):
-    from .train import Run
+    from .train import Run, SetupError
     settings = _settings(args)
     print("training " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None), flush=True)
+    if args.profile is not None:
+        from .train.profile import profile_steps
+        if args.profile < 1:
+            raise SetupError(f"--profile must be at least 1, got {args.profile}")
+        print(profile_steps(Run(settings, resume=args.resume), args.profile))
+        return 0
     return Run(settings, resume=args.resume).fit()
 
 

@@ -8,6 +8,7 @@ Gradients may keep a broadcast shape: the engine sums them back to each input's 
 
 The ctx of a call is also its graph node (the output's `grad_fn`).
 """
+from .. import profiler
 from .grad_mode import is_grad_enabled
 
 
@@ -36,7 +37,10 @@ class Function:
         record = cls.differentiable and is_grad_enabled() and any(t.requires_grad for t in inputs)
         ctx = Node(cls, dev, tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs))
         arrays = tuple(t._data for t in inputs)
-        result = cls.forward(ctx, *arrays, **params)
+        if profiler._session is None:
+            result = cls.forward(ctx, *arrays, **params)
+        else:
+            result = profiler.record("op", cls.__name__, dev, cls.forward, ctx, *arrays, **params)
         out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,

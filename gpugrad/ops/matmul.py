@@ -5,6 +5,7 @@ operand's shape by the engine, not here.
 """
 import numpy as np
 
+from .. import profiler
 from ..autograd import Function
 from ._args import promote_pair
 
@@ -13,7 +14,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return ctx.xp.matmul(a, b)
+        return profiler.record_device("library", "matmul", ctx.device, ctx.xp, ctx.xp.matmul, a, b)
 
     @staticmethod
     def backward(ctx, g):

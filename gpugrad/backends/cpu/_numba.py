@@ -15,6 +15,8 @@ import threading
 
 import numba
 
+from ... import profiler
+
 
 def _libgomp_loaded():
     try:
@@ -36,10 +38,14 @@ def parallel_kernel(fn):
     """numba.njit(parallel=True, cache=True), each call made under the process-wide lock."""
     compiled = numba.njit(parallel=True, cache=True)(fn)
 
+    name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__.lstrip('_')}"
+
     @functools.wraps(fn)
     def launch(*args):
         with _ONE_LAUNCH_AT_A_TIME:
-            return compiled(*args)
+            if profiler._session is None:
+                return compiled(*args)
+            return profiler.record("kernel", name, "cpu", compiled, *args)
     return launch
 
 

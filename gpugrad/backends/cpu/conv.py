@@ -10,6 +10,7 @@ The patch buffer is laid out (C, kh, kw, N, OH, OW): rows are (channel, tap), co
 """
 import numpy as np
 
+from ... import profiler
 from ..conv_params import conv_output_size
 from ._numba import numba, parallel_kernel
 
@@ -106,6 +107,11 @@ def _col2im_gather(dcols, gx, sh, sw, ph, pw, dh, dw):
                     _add(dst, d0 + lo * sw + off, sw, src, s0 + lo, hi - lo)
 
 
+def _gemm(a, b):
+    """np.matmul, seen by the profiler as a library call."""
+    return profiler.record("library", "matmul", "cpu", np.matmul, a, b)
+
+
 def _chunk(n_batch, per_sample_bytes):
     """Samples per chunk: the patch buffer stays within COLS_BUDGET_BYTES (at least one
     sample), and the chunks are of equal size so no GEMM is left with a small remainder."""
@@ -156,7 +162,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     for n0 in range(0, n_batch, nb):
         xs = x[n0:n0 + nb]
         cols = _patches(xs, kh, kw, oh, ow, stride, padding, dilation).reshape(groups, w2.shape[2], -1)
-        y2 = np.matmul(w2, cols).reshape(f, -1)
+        y2 = _gemm(w2, cols).reshape(f, -1)
         y[n0:n0 + nb] = _batch_major(y2, xs.shape[0]).reshape(-1, f, oh, ow)
     return y
 
@@ -178,7 +184,7 @@ def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
     for n0 in range(0, n_batch, nb):
         cols = _patches(x[n0:n0 + nb], kh, kw, oh, ow, stride, padding, dilation)
         g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
-        gw += np.matmul(g2, cols.reshape(groups, gw.shape[2], -1).transpose(0, 2, 1))
+        gw += _gemm(g2, cols.reshape(groups, gw.shape[2], -1).transpose(0, 2, 1))
     return gw.reshape(f, channels // groups, kh, kw)
 
 
@@ -196,6 +202,6 @@ def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
     for n0 in range(0, n_batch, nb):
         g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
         rows = min(nb, n_batch - n0)
-        dcols = np.matmul(wt, g2).reshape(channels, kh, kw, rows, oh, ow)
+        dcols = _gemm(wt, g2).reshape(channels, kh, kw, rows, oh, ow)
         _col2im_gather(dcols, gx[n0:n0 + nb], *stride, *padding, *dilation)
     return gx

@@ -6,8 +6,11 @@ computes its grid from the problem size and passes scalars as the exact C type o
 kernel parameter (the emulator raises where CuPy would silently pass the wrong width).
 """
 
+import functools
+
 import numpy as np
 
+from gpugrad import profiler
 from gpugrad.backends.conv_params import conv_output_size, pool_output_size
 from gpugrad.kernel_specs import kernel_dir, name_expressions, nvrtc_options
 
@@ -54,9 +57,12 @@ class KernelSet:
                                           options=nvrtc_options(self._dir),
                                           name_expressions=name_expressions(filename))
                 self._modules[filename] = module
-            return module.get_function(expr)  # CuPy compiles here, lazily
+            fn = module.get_function(expr)  # CuPy compiles here, lazily
         except Exception as e:
             raise RuntimeError(f"cannot load kernel {expr} from kernels/{filename}: {e}") from e
+        if profiler._session is None:
+            return fn
+        return functools.partial(profiler.record_device, "kernel", expr, "cuda", self.xp, fn)
 
     def _c(self, a, dtype=None):
         return self.xp.ascontiguousarray(a, dtype=dtype)
@@ -117,8 +123,9 @@ class KernelSet:
         """Per-group a[g] @ b[g] for (G, M, K) @ (G, K, N): a plain 2-D GEMM when G == 1 (the
         common case, no batched path), one strided-batched GEMM over the groups otherwise."""
         if a.shape[0] == 1:
-            return self.xp.matmul(a[0], b[0])[None]
-        return self.xp.matmul(a, b)
+            a, b = a[0], b[0]
+        out = profiler.record_device("library", "matmul", "cuda", self.xp, self.xp.matmul, a, b)
+        return out if out.ndim == 3 else out[None]
 
     def _gy_rows(self, gy, n0, n1):
         """gy[n0:n1] (nb, F, L) as (F, nb*L): the one transpose copy the GEMMs need."""
