@@ -80,31 +80,30 @@ def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
 
 
 @parallel_kernel
-def _col2im_gather(dcols, gx, sh, sw, ph, pw, dh, dw):
-    """Transposed-conv accumulation in gather form: each gx[n, c, h, w] sums the dcols
-    entries (c, i, j, n, a, b) of the output positions that read it, h = a*sh + i*dh - ph,
-    w = b*sw + j*dw - pw. A thread owns whole (n, c) planes and fills them row by row, so
-    nothing races; input rows/columns no output reads stay 0."""
+def _col2im(dcols, gx, sh, sw, ph, pw, dh, dw):
+    """Transposed-conv accumulation: each dcols entry (c, i, j, n, a, b) is added to
+    gx[n, c, a*sh + i*dh - ph, b*sw + j*dw - pw] when that lies inside gx. A thread owns whole
+    (n, c) planes (zeroed first), so nothing races; it adds a tap's output rows one at a time,
+    in the same (i, j) order for every element as a gather would. (The gather form, one input
+    row at a time with a divisibility test per tap, was 2-5x slower on short rows.)"""
     n_batch, channels, height, width = gx.shape
     kh, kw, oh_, ow_ = dcols.shape[1], dcols.shape[2], dcols.shape[4], dcols.shape[5]
     src, dst = dcols.reshape(-1), gx.reshape(-1)
     for nc in numba.prange(n_batch * channels):
         n, c = nc // channels, nc % channels
-        for h in range(height):
-            d0 = (nc * height + h) * width
-            _zero(dst, d0, width)
-            for i in range(kh):
-                t = h + ph - i * dh
-                if t < 0 or t % sh != 0 or t // sh >= oh_:
-                    continue
-                a = t // sh
-                for j in range(kw):
-                    # the b with 0 <= b*sw + off < width, as a range lo <= b < hi
-                    off = j * dw - pw
-                    lo = min(ow_, max(0, (-off + sw - 1) // sw))
-                    hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
-                    s0 = ((((c * kh + i) * kw + j) * n_batch + n) * oh_ + a) * ow_
-                    _add(dst, d0 + lo * sw + off, sw, src, s0 + lo, hi - lo)
+        plane = nc * height * width
+        _zero(dst, plane, height * width)
+        for i in range(kh):
+            for j in range(kw):
+                # the b with 0 <= b*sw + off < width, as a range lo <= b < hi
+                off = j * dw - pw
+                lo = min(ow_, max(0, (-off + sw - 1) // sw))
+                hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
+                s0 = (((c * kh + i) * kw + j) * n_batch + n) * oh_ * ow_
+                for a in range(oh_):
+                    h = a * sh + i * dh - ph
+                    if 0 <= h < height:
+                        _add(dst, plane + h * width + lo * sw + off, sw, src, s0 + a * ow_ + lo, hi - lo)
 
 
 def _gemm(a, b):
@@ -190,8 +189,8 @@ def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
 
 def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
     """dL/dX as the transposed convolution of gy with w: per chunk one GEMM per group
-    W_g^T (C/g*kh*kw, F/g) @ G_g gives per-tap contributions, then _col2im_gather sums
-    them into each input element (gather form, no scatter races), zero where never read."""
+    W_g^T (C/g*kh*kw, F/g) @ G_g gives per-tap contributions, then _col2im sums them into
+    each input element (each thread owns whole planes, no races), zero where never read."""
     gy, w = np.ascontiguousarray(gy), np.ascontiguousarray(w)
     n_batch, channels = x_shape[:2]
     f, cg, kh, kw = w.shape
@@ -203,5 +202,5 @@ def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
         g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
         rows = min(nb, n_batch - n0)
         dcols = _gemm(wt, g2).reshape(channels, kh, kw, rows, oh, ow)
-        _col2im_gather(dcols, gx[n0:n0 + nb], *stride, *padding, *dilation)
+        _col2im(dcols, gx[n0:n0 + nb], *stride, *padding, *dilation)
     return gx
