@@ -53,6 +53,16 @@ def _zero(dst, d0, m):
         dst[_U(d0) + b] = 0
 
 
+@numba.njit(inline="always")
+def _inside_columns(j, sw, pw, dw, width, ow_):
+    """For tap column j: off = j*dw - pw and the output columns lo <= b < hi whose input column
+    b*sw + off lies inside 0..width-1."""
+    off = j * dw - pw
+    lo = min(ow_, max(0, (-off + sw - 1) // sw))
+    hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
+    return off, lo, hi
+
+
 @parallel_kernel
 def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
     """out[c, i, j, n, a, b] = x[n, c, a*sh + i*dh - ph, b*sw + j*dw - pw], 0 outside x."""
@@ -63,10 +73,7 @@ def _gather_patches(x, out, sh, sw, ph, pw, dh, dw):
         n, c = nc // channels, nc % channels
         for i in range(kh):
             for j in range(kw):
-                # output columns b whose input column b*sw + off lies inside x: lo <= b < hi
-                off = j * dw - pw
-                lo = min(ow_, max(0, (-off + sw - 1) // sw))
-                hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
+                off, lo, hi = _inside_columns(j, sw, pw, dw, width, ow_)
                 d0 = (((c * kh + i) * kw + j) * n_batch + n) * oh_ * ow_
                 for a in range(oh_):
                     h = a * sh + i * dh - ph
@@ -95,10 +102,7 @@ def _col2im(dcols, gx, sh, sw, ph, pw, dh, dw):
         _zero(dst, plane, height * width)
         for i in range(kh):
             for j in range(kw):
-                # the b with 0 <= b*sw + off < width, as a range lo <= b < hi
-                off = j * dw - pw
-                lo = min(ow_, max(0, (-off + sw - 1) // sw))
-                hi = max(lo, min(ow_, (width - 1 - off) // sw + 1))
+                off, lo, hi = _inside_columns(j, sw, pw, dw, width, ow_)
                 s0 = (((c * kh + i) * kw + j) * n_batch + n) * oh_ * ow_
                 for a in range(oh_):
                     h = a * sh + i * dh - ph
