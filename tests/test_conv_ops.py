@@ -92,6 +92,22 @@ def test_batch_norm(shape, rng):
     assert gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), (x, w, b))
 
 
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)])
+def test_batch_norm_training_is_twice_differentiable(affine, rng):
+    """Training batch norm is one fused Function; create_graph differentiates its composed form."""
+    x = rand_tensor(rng, (3, 2, 4, 2))
+    params = [rand_tensor(rng, (2,)) if on else None for on in affine]
+    inputs = (x, *[p for p in params if p is not None])
+
+    def fn(x, *affine_args):
+        it = iter(affine_args)
+        w, b = (next(it) if on else None for on in affine)
+        return F.batch_norm(x, None, None, w, b, training=True) ** 2
+
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
 def test_against_torch(rng):
     torch = pytest.importorskip("torch")
     tf = torch.nn.functional

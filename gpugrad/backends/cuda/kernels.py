@@ -6,11 +6,13 @@ computes its grid from the problem size and passes scalars as the exact C type o
 kernel parameter (the emulator raises where CuPy would silently pass the wrong width).
 """
 
+import functools
 import math
 
 import numpy as np
 
 import gpugrad.backends.cuda as cuda_flags
+from gpugrad import profiler
 from gpugrad.backends.conv_params import conv_output_size, pool_output_size
 from gpugrad.kernel_specs import kernel_dir, name_expressions, nvrtc_options
 
@@ -79,9 +81,12 @@ class KernelSet:
                                           options=nvrtc_options(self._dir),
                                           name_expressions=name_expressions(filename))
                 self._modules[filename] = module
-            return module.get_function(expr)  # CuPy compiles here, lazily
+            fn = module.get_function(expr)  # CuPy compiles here, lazily
         except Exception as e:
             raise RuntimeError(f"cannot load kernel {expr} from kernels/{filename}: {e}") from e
+        if profiler._session is None:
+            return fn
+        return functools.partial(profiler.record_device, "kernel", expr, "cuda", self.xp, fn)
 
     def _c(self, a, dtype=None):
         return self.xp.ascontiguousarray(a, dtype=dtype)
@@ -128,8 +133,9 @@ class KernelSet:
         """Per-group a[g] @ b[g] for (G, M, K) @ (G, K, N): a plain 2-D GEMM when G == 1 (the
         common case, no batched path), one strided-batched GEMM over the groups otherwise."""
         if a.shape[0] == 1:
-            return self.xp.matmul(a[0], b[0])[None]
-        return self.xp.matmul(a, b)
+            a, b = a[0], b[0]
+        out = profiler.record_device("library", "matmul", "cuda", self.xp, self.xp.matmul, a, b)
+        return out if out.ndim == 3 else out[None]
 
     def _gy_rows(self, gy, n0, n1):
         """gy[n0:n1] (nb, F, L) as (F, nb*L): the one transpose copy the GEMMs need."""
@@ -199,12 +205,12 @@ class KernelSet:
         """a @ b for operands of at least 2 dims, batch dims broadcast as in NumPy: our GEMM,
         or xp.matmul for what it lacks (mixed or non-float dtypes)."""
         if a.dtype != b.dtype or a.dtype not in _CTYPE:
-            return self.xp.matmul(a, b)
+            return self.matmul_cublas(a, b)
         return self._gemm(a, b)
 
     def matmul_cublas(self, a, b):
         """a @ b by cuBLAS (through xp.matmul)."""
-        return self.xp.matmul(a, b)
+        return profiler.record_device("library", "matmul", "cuda", self.xp, self.xp.matmul, a, b)
 
     def _tensor_cores(self):
         """Whether the current device has TF32 tensor cores (compute capability 8.0 and up); the
