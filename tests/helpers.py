@@ -1,7 +1,12 @@
-"""Random tensors for tests: never zeros, float64 by default, seeded."""
+"""Shared test helpers: the repository root, and random tensors (never zeros, float64 by
+default, seeded)."""
+from pathlib import Path
+
 import numpy as np
 
 import gpugrad
+
+REPO = Path(__file__).resolve().parents[1]  # the repository root
 
 
 def rand_tensor(rng, shape, requires_grad=True, low=None, dtype="float64"):

@@ -28,9 +28,9 @@ from benchmarks.suite import GROUPS, plan
 from benchmarks.targets import evaluate_targets, judged
 from benchmarks.timing import Budget, WallClock, measure
 
-from .distributed.launch import mpiexec
+from tests.distributed.launch import mpiexec
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 ROWS = "conv2d_forward/2x1x7x7,conv_fwd_bwd/2x4x6x6,gelu_bwd/2^10 tanh,matmul/64^3,maxpool,xent,lenet5"
 NO_SIM = {"GPUGRAD_CUDA_SIM": "0"}  # conftest simulates cuda; these runs must see the real state
 IN_PROCESS = ",".join(g for g in GROUPS if g != "distributed")  # the groups timed in this process

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 DOCKERFILE = ROOT / "Dockerfile"
 
 

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 README = (ROOT / "README.md").read_text()
 
 

@@ -15,8 +15,9 @@ import pytest
 
 import gpugrad
 from gpugrad import Value
+from tests.helpers import REPO
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO)
 EXAMPLE = os.path.join(ROOT, "examples", "value_classifier.py")
 
 

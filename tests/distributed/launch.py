@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 RANKS = Path(__file__).with_name("ranks.py")
 
 

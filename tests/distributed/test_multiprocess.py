@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from .launch import results, run_case
+from tests.distributed.launch import results, run_case
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import pytest
 
 import gpugrad
 
-from .launch import ROOT, gpugrad_command, run, run_case
+from tests.distributed.launch import ROOT, gpugrad_command, run, run_case
 
 pytestmark = pytest.mark.slow
 TINY = ["--epochs", "2", "--limit", "96", "--batch-size", "16", "--seed", "3", "--model", "mlp", "--data", "digits"]

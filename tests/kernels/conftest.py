@@ -7,7 +7,7 @@ import pytest
 
 from gpugrad import emu, kernel_specs
 from gpugrad.backends.cuda.kernels import KernelSet
-from kernel_helpers import poisoned_numpy
+from tests.kernels.kernel_helpers import poisoned_numpy
 
 
 @pytest.fixture(params=["forward", "reversed"])

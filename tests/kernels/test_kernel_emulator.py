@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gpugrad import emu, kernel_specs
-from kernel_helpers import poisoned
+from tests.kernels.kernel_helpers import poisoned
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 

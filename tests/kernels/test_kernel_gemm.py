@@ -9,8 +9,8 @@ import pytest
 import gpugrad.backends.cuda as cuda_flags
 from gpugrad.backends.cpu import reference as ref
 from gpugrad.backends.cuda import kernels as cuda_kernels
-from kernel_helpers import tol
-from test_kernel_set import CONV_CASES, DTYPES, _conv_inputs
+from tests.kernels.kernel_helpers import tol
+from tests.kernels.test_kernel_set import CONV_CASES, DTYPES, _conv_inputs
 
 # batch dims of a and b, M, K, N
 GEMM_CASES = [

@@ -10,8 +10,8 @@ import pytest
 
 from gpugrad import emu, kernel_specs
 from gpugrad.backends.cuda.kernels import KernelSet
-from kernel_helpers import tol
-from test_kernel_specs import CASES
+from tests.kernels.kernel_helpers import tol
+from tests.kernels.test_kernel_specs import CASES
 
 pytestmark = pytest.mark.gpu
 cupy = pytest.importorskip("cupy")

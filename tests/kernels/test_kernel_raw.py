@@ -9,7 +9,7 @@ import pytest
 
 from gpugrad.backends.conv_params import conv_output_size
 from gpugrad.backends.cpu import reference as ref
-from kernel_helpers import poisoned, tol
+from tests.kernels.kernel_helpers import poisoned, tol
 
 i32, i64 = np.int32, np.int64
 LAUNCHES = [((1,), (32,)), ((3,), (37,)), ((2,), (96,))]  # (grid, block)

@@ -40,7 +40,7 @@ def test_kernel_tests_pass_under_thread_sanitizer():
 def test_thread_sanitizer_reports_a_planted_missing_barrier():
     script = """
 import numpy as np
-from test_kernel_emulator import _kernel_source, i32, i64
+from tests.kernels.test_kernel_emulator import _kernel_source, i32, i64
 from gpugrad import emu
 old = "            part_x[warp] = sx;\\n        }\\n        __syncthreads();\\n"
 src = _kernel_source("softmax_xent.cu", old, old.replace("        __syncthreads();\\n", ""))

@@ -6,7 +6,7 @@ import pytest
 import gpugrad.backends.cuda as cuda_flags
 from gpugrad.backends import algorithms
 from gpugrad.backends.cpu import reference as ref
-from kernel_helpers import tol
+from tests.kernels.kernel_helpers import tol
 
 DTYPES = [np.float32, np.float64]
 

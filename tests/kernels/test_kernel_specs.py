@@ -20,7 +20,7 @@ from gpugrad.backends.cpu import kernels as cpu_kernels
 from gpugrad.backends.cpu import reference as ref
 from gpugrad.backends.cuda.kernels import KernelSet
 from gpugrad.backends.kernel_interface import FUNCTIONS, Kernels
-from kernel_helpers import tol
+from tests.kernels.kernel_helpers import tol
 
 GLOBAL = r"__global__\s+(?:__launch_bounds__\([^)]*\)\s+)?void\s+{}\s*\("  # a kernel's definition
 

@@ -10,7 +10,7 @@ import gpugrad  # noqa: E402
 import gpugrad.nn as gnn  # noqa: E402
 import torch.nn as tnn  # noqa: E402
 
-from ..api_check import check  # noqa: E402
+from tests.api_check import check  # noqa: E402
 
 _r = np.random.default_rng(5)
 

@@ -167,7 +167,7 @@ def test_repr_matches_pytorch():
             lib.Sequential(lib.Linear(4, 10), lib.Tanh(), lib.Sigmoid()), lib.BatchNorm1d(10, affine=False),
             lib.Conv2d(2, 2, 4, padding="same"))
     ours = repr(build(nn))
-    from .test_layers import bn_takes_bias
+    from tests.nn.test_layers import bn_takes_bias
     if not bn_takes_bias(torch):  # PyTorch before 2.13 prints BatchNorm without bias=
         ours = re.sub(r" bias=(True|False),", "", ours)
     assert ours == repr(build(torch.nn))

@@ -5,8 +5,9 @@ import os
 import re
 
 import pytest
+from tests.helpers import REPO
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = str(REPO)
 EXAMPLE = os.path.join(ROOT, "examples", "mnist_pytorch_style.py")
 ARGS = ["--no-accel", "--dry-run", "--epochs", "2", "--train-size", "64", "--batch-size", "32",
         "--test-size", "50", "--test-batch-size", "25"]

@@ -13,6 +13,7 @@ import gpugrad
 import gpugrad.nn as nn
 import gpugrad.nn.functional as F
 from gpugrad.train import state
+from tests.helpers import REPO
 
 two_gpus = pytest.mark.skipif(gpugrad.cuda.device_count() < 2, reason="needs two cuda devices")
 
@@ -93,7 +94,7 @@ def test_allow_tf32_is_a_checked_flag_off_by_default():
 def test_manual_seed_also_seeds_a_gpu_first_used_after_it():
     script = ("import gpugrad, numpy as np; gpugrad.manual_seed(5); a = gpugrad.randn(4, device='cuda:1');"
               "gpugrad.manual_seed(5); print(np.array_equal(a.cpu().numpy(), gpugrad.randn(4).numpy()))")
-    env = dict(os.environ, GPUGRAD_CUDA_SIM="2", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env = dict(os.environ, GPUGRAD_CUDA_SIM="2", PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "True", proc.stderr[-2000:]
 

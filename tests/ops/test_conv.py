@@ -9,7 +9,7 @@ import gpugrad
 import gpugrad.nn.functional as F
 from gpugrad.autograd import gradcheck, gradgradcheck
 
-from .helpers import rand_tensor
+from tests.helpers import rand_tensor
 
 
 @st.composite

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cpu_cases import SETTINGS, conv_cases, normal, pool_cases
+from tests.backends.cpu.cpu_cases import SETTINGS, conv_cases, normal, pool_cases
 from gpugrad.backends.conv_params import check_conv2d_args
 from gpugrad.backends.cpu import conv, gelu, pool
 from gpugrad.backends.cpu import softmax_xent as sx

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from cpu_cases import SETTINGS, assert_close, cols_budget, conv_cases, normal
+from tests.backends.cpu.cpu_cases import SETTINGS, assert_close, cols_budget, conv_cases, normal
 from gpugrad.backends.cpu import conv
 from gpugrad.backends.cpu import reference as ref
 

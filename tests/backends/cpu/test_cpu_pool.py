@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import given
 
-from cpu_cases import SETTINGS, normal, pool_cases
+from tests.backends.cpu.cpu_cases import SETTINGS, normal, pool_cases
 from gpugrad.backends.cpu import pool
 from gpugrad.backends.cpu import reference as ref
 

@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent("""
     import sys

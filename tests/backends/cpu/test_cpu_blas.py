@@ -4,9 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from tests.helpers import REPO
 
 pytest.importorskip("threadpoolctl")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = str(REPO)
 PROBE = ("import threadpoolctl as t, gpugrad.backends.cpu.kernels; "
          "print([i['num_threads'] for i in t.threadpool_info() if i['user_api'] == 'blas'])")
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cpu_cases import SETTINGS, assert_close, normal
+from tests.backends.cpu.cpu_cases import SETTINGS, assert_close, normal
 from gpugrad.backends.cpu import gelu
 from gpugrad.backends.cpu import reference as ref
 

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cpu_cases import SETTINGS, assert_close, normal
+from tests.backends.cpu.cpu_cases import SETTINGS, assert_close, normal
 from gpugrad.backends.cpu import reference as ref
 from gpugrad.backends.cpu import softmax_xent as sx
 

@@ -13,7 +13,7 @@ import gpugrad
 import gpugrad.nn.functional as F
 from gpugrad.autograd import gradcheck, gradgradcheck
 
-from .helpers import away_from, rand_tensor
+from tests.helpers import away_from, rand_tensor
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 seeds = st.integers(0, 2**32 - 1)

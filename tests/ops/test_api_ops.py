@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 import gpugrad  # noqa: E402
 
-from .api_check import check  # noqa: E402
+from tests.api_check import check  # noqa: E402
 
 _r = np.random.default_rng(99)
 

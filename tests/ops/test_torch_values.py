@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 import gpugrad  # noqa: E402
 
-from .api_check import check  # noqa: E402
+from tests.api_check import check  # noqa: E402
 
 X = np.random.default_rng(8).standard_normal((2, 3, 4))
 I2 = np.array([1, 3])

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 import gpugrad  # noqa: E402
 from gpugrad import nn, optim  # noqa: E402
 
-from .test_optim import _run  # noqa: E402
+from tests.optim.test_optim import _run  # noqa: E402
 
 RMSPROP = [dict(alpha=a, momentum=m, centered=c, weight_decay=w, maximize=x)
            for a, m, c, w, x in itertools.product((0.99, 0.8), (0.0, 0.9), (False, True), (0.0, 0.1), (False, True))]

@@ -592,7 +592,7 @@ def test_augmented_assignment_updates_parameter_in_place_like_torch():
 
 
 # Not cross-checked on purpose:
-# - F.dropout: random masks; the RNG streams differ from torch's (tests/test_ops_gradcheck.py
+# - F.dropout: random masks; the RNG streams differ from torch's (tests/ops/test_gradcheck.py
 #   checks its statistics instead).
 # - prod over a tuple of dims and var/std over dim tuples with correction: gpugrad accepts
 #   tuples where torch.prod takes one int; prod is compared with int dims only.
