@@ -11,7 +11,7 @@ from .dtypes import float64 as double, int64 as long
 from .ops.activation import clamp, relu
 from .ops.elementwise import add, div, maximum, minimum, mul, neg, pow, sub, where
 from .ops.join import cat, chunk, split, stack
-from .ops.matmul import matmul
+from .ops.matmul import matmul, mm
 from .ops.reduce import (amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, prod, softmax,
                          std, sum, var)
 from .ops.shape import flatten, permute, reshape, squeeze, transpose, unsqueeze

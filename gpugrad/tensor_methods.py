@@ -36,7 +36,7 @@ METHODS = {
     "__imul__": _augmented(inplace.mul_, ew.mul), "__itruediv__": _augmented(inplace.div_, ew.div),
     "__getitem__": index.getitem, "__setitem__": inplace.setitem,
     "add": ew.add, "sub": ew.sub, "mul": ew.mul, "div": ew.div, "pow": ew.pow, "neg": ew.neg,
-    "maximum": ew.maximum, "minimum": ew.minimum, "matmul": matmul.matmul,
+    "maximum": ew.maximum, "minimum": ew.minimum, "matmul": matmul.matmul, "mm": matmul.mm,
     # elementwise math and activations
     "abs": unary.abs, "exp": unary.exp, "log": unary.log, "sqrt": unary.sqrt, "sin": unary.sin,
     "cos": unary.cos, "tanh": unary.tanh, "sigmoid": unary.sigmoid, "relu": activation.relu,
