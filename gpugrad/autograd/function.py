@@ -116,7 +116,9 @@ class Node:
 
     @property
     def kernels(self):
-        return self.backend.kernels
+        """The device's kernels; on float16 arrays they compute in float32 and return float16."""
+        from ..backends.half import kernels_for
+        return kernels_for(self.backend)
 
     @property
     def name(self):
