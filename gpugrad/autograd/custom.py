@@ -81,13 +81,8 @@ class FunctionCtx(Node):
     def saved_tensors(self):
         from ..tensor import Tensor
         from .function import _check_version
-        if self._saved is None:
-            raise RuntimeError(
-                f"{self.name}: trying to backward through the graph a second time (its saved "
-                "tensors were freed after the first backward); pass retain_graph=True to the "
-                "first backward() if you need to call it twice")
         result = []
-        for kind, obj, version in self._saved:
+        for kind, obj, version in self._saved_or_raise():
             if kind == "out":
                 arr, dev, idx, ver = obj
                 _check_version(self, ver.value, version, arr.shape)

@@ -173,13 +173,8 @@ class Node:
     def saved_tensors(self):
         """The saved arrays as Tensors: inputs as themselves, the output as a tensor of this node."""
         from ..tensor import Tensor
-        if self._saved is None:
-            raise RuntimeError(
-                f"{self.name}: trying to backward through the graph a second time (its saved "
-                "tensors were freed after the first backward); pass retain_graph=True to the "
-                "first backward() if you need to call it twice")
         result = []
-        for kind, obj, version in self._saved:
+        for kind, obj, version in self._saved_or_raise():
             if kind in ("in", "extra"):
                 _check_version(self, obj._version.value, version, obj.shape)
                 result.append(obj)
@@ -191,6 +186,14 @@ class Node:
             else:
                 result.append(None)
         return tuple(result)
+
+    def _saved_or_raise(self):
+        if self._saved is None:
+            raise RuntimeError(
+                f"{self.name}: trying to backward through the graph a second time (its saved "
+                "tensors were freed after the first backward); pass retain_graph=True to the "
+                "first backward() if you need to call it twice")
+        return self._saved
 
     @property
     def saved_arrays(self):
@@ -244,3 +247,6 @@ def _check_version(node, now, then, shape):
             f"{node.name}: a tensor of shape {tuple(shape)} saved for backward was modified by an "
             f"in-place operation (version {then} -> {now}); don't modify it in place before "
             "backward(), or pass a .clone() to the op")
+
+
+from .custom import FunctionCtx  # noqa: E402,F401  (torch.autograd.function.FunctionCtx, for type hints)
