@@ -61,6 +61,14 @@ def test_conversions_and_type_names(device):
         assert gpugrad.from_numpy(np.zeros(2, name)).dtype == np.dtype(name)   # kept, not widened
 
 
+def test_python_ints_out_of_range_are_refused_as_in_torch(device):
+    for dtype, value in (("uint8", 300), ("uint8", -1), ("int32", 2**31)):
+        with pytest.raises(RuntimeError, match=f"value {value} cannot be converted to type {dtype} without overflow"):
+            gpugrad.tensor([1, value], dtype=dtype, device=device)
+    assert gpugrad.tensor([0, 255], dtype="uint8", device=device).tolist() == [0, 255]
+    assert (gpugrad.tensor([1], dtype="int32", device=device) + 2**40).tolist() == [1]  # scalars wrap, as in torch
+
+
 def test_uint8_images_convert_as_in_torch(device):
     img = _values("uint8", (4, 5, 3))
     ours = gpugrad.tensor(img, device=device)

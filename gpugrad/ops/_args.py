@@ -19,8 +19,8 @@ def as_tensor(value, like):
             dt = like.dtype
         elif isinstance(value, (int, np.integer)):
             dt = like.dtype if like.dtype != dtypes.bool_ else dtypes.int64
-            if not dtypes.is_float(dt):  # wraps round in a narrow dtype (uint8 + 300), as in PyTorch
-                value = np.array(value).astype(dt)
+            if dt in (dtypes.uint8, dtypes.int32):  # wraps round (uint8 + 300), as in PyTorch
+                value = np.array(value, dtype=dtypes.int64).astype(dt)
         else:
             dt = dtypes.to_float(like.dtype)
         return Tensor._make(like.backend.xp.asarray(value, dtype=dt), like.device)
