@@ -158,3 +158,19 @@ def test_gradient_through_half_casts(device):
     precision would fail, so the check is against torch."""
     check(lambda L, x: (x.half() * 2).double().exp(), [np.linspace(-2, 2, 6)], device, gradcheck_=False,
           rtol=1e-3, atol=1e-3)
+
+
+INT32_INDEX_OPS = {
+    "getitem": lambda L, x, i: x[i],
+    "index_select": lambda L, x, i: x.index_select(1, i),
+    "embedding": lambda L, x, i: L.nn.functional.embedding(i, x),
+    "gather": lambda L, x, i: x.gather(0, i.reshape(1, 3)),
+    "scatter_add": lambda L, x, i: x.scatter_add(0, i.reshape(1, 3), x[:1, :3] * 2),
+}
+
+
+@pytest.mark.parametrize("name", list(INT32_INDEX_OPS))
+def test_int32_indices_work_as_in_torch(name, device):
+    """PyTorch takes int32 index tensors wherever it takes int64 ones."""
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    check(INT32_INDEX_OPS[name], [x, np.array([3, 0, 3], np.int32)], device)
