@@ -234,6 +234,27 @@ def test_errors_match_torch(device):
     with pytest.raises(RuntimeError, match=r"TooManyBackward returned an incorrect number of gradients \(expected 1, got 2\)"):
         TooMany.apply(x).sum().backward()
 
+    class GradForConstant(gpugrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, g
+
+    with pytest.raises(RuntimeError, match="different than None at position 2, but the corresponding forward input"):
+        GradForConstant.apply(x, 2.0).sum().backward()
+
+    class SavesANumber(gpugrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, 3)
+            return x * 3
+
+    with pytest.raises(TypeError, match="save_for_backward can only save variables, but argument 1 is of type int"):
+        SavesANumber.apply(x)
+
     class Saves(gpugrad.autograd.Function):
         @staticmethod
         def forward(ctx, x):

@@ -45,6 +45,11 @@ class FunctionCtx(Node):
 
     def save_for_backward(self, *tensors):
         """Keep these tensors (inputs, outputs or others; None allowed) for backward."""
+        from ..tensor import Tensor
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
+                                f"{type(t).__name__}; keep other values as ctx attributes")
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors):
@@ -126,6 +131,10 @@ def _node_fn(cls):
             if len(out) != n:
                 raise RuntimeError(f"function {ctx.name} returned an incorrect number of gradients "
                                    f"(expected {n}, got {len(out)})")
+            for i, (grad, (shape, _)) in enumerate(zip(out, ctx.input_meta)):
+                if grad is not None and shape is None:
+                    raise RuntimeError(f"function {ctx.name} returned a gradient different than None at "
+                                       f"position {i + 1}, but the corresponding forward input was not a Tensor")
             return out
         cls._node_fn = type(cls.__name__, (), {
             "backward": staticmethod(backward),
