@@ -66,6 +66,20 @@ def compute(dtype):
     return float32 if dtype == float16 else dtype
 
 
+def _category(dtype):
+    return 2 if is_float(dtype) else 0 if dtype == bool_ else 1
+
+
+def result_type(a, b):
+    """Result dtype of a binary op between tensors a and b (PyTorch's torch.result_type): a 0-dim
+    tensor counts against one with dims only when of a higher category (bool < integer < float),
+    so `half_tensor * tensor(2.0)` stays float16 and `uint8_tensor + tensor(5)` stays uint8."""
+    if (a.ndim == 0) == (b.ndim == 0):
+        return promote(a.dtype, b.dtype)
+    dim, zero = (b.dtype, a.dtype) if a.ndim == 0 else (a.dtype, b.dtype)
+    return promote(dim, zero) if _category(zero) > _category(dim) else dim
+
+
 def to_float(dtype):
     """The float dtype a float-only op computes in for an input of `dtype`."""
     return dtype if is_float(dtype) else default_float

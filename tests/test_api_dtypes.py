@@ -37,6 +37,16 @@ def test_tensor_tensor_promotion_matches_torch(a, b, device):
         np.testing.assert_allclose(ours.cpu().numpy(), (torch.from_numpy(x) + torch.from_numpy(y)).numpy(), rtol=1e-3)
 
 
+@pytest.mark.parametrize("a, b", list(itertools.product(DTYPES, DTYPES)))
+def test_zero_dim_tensor_promotion_matches_torch(a, b, device):
+    """A 0-dim tensor only counts when of a higher category: half * tensor(2.0) stays half."""
+    x, y = _values(a), _values(b, shape=(), seed=1)
+    for p, q in ((x, y), (y, x), (y, y)):
+        ours = gpugrad.tensor(p, device=device) * gpugrad.tensor(q, device=device)
+        want = torch.result_type(torch.from_numpy(np.asarray(p)), torch.from_numpy(np.asarray(q)))
+        assert str(ours.dtype) == str(want).split(".")[1]
+
+
 @pytest.mark.parametrize("a, s", list(itertools.product(DTYPES, SCALARS)))
 def test_tensor_scalar_promotion_matches_torch(a, s, device):
     x = _values(a)

@@ -54,7 +54,7 @@ def binary_operands(a, b, op, float_only=False):
 
 def promote_pair(a, b, float_only=False):
     """Both tensors cast to their promoted dtype (see gpugrad.dtypes)."""
-    dt = dtypes.promote(a.dtype, b.dtype)
+    dt = dtypes.result_type(a, b)
     if float_only:
         dt = dtypes.to_float(dt)
     return cast(a, dt), cast(b, dt)
