@@ -1,4 +1,5 @@
 """Binds the ops as Tensor methods and operators (kept apart so tensor.py need not import ops)."""
+from . import dtypes
 from .device import cuda_device
 from .ops import activation, convert, elementwise as ew, index, inplace, join, matmul, reduce, shape, unary
 from .tensor import Tensor
@@ -60,6 +61,7 @@ METHODS = {
     "long": lambda self: convert.to(self, "int64"), "bool": lambda self: convert.to(self, "bool"),
     "half": lambda self: convert.to(self, "float16"), "int": lambda self: convert.to(self, "int32"),
     "byte": lambda self: convert.to(self, "uint8"),
+    "is_floating_point": lambda self: dtypes.is_float(self.dtype),
     "type_as": lambda self, other: convert.to(self, other.dtype),
 }
 METHODS.update({name: getattr(inplace, name) for name in inplace.__all__ if name != "setitem"})

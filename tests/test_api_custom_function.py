@@ -231,7 +231,8 @@ def test_errors_match_torch(device):
             return g * 2, g
 
     x = gpugrad.ones(2, requires_grad=True, device=device)
-    with pytest.raises(RuntimeError, match=r"TooManyBackward returned an incorrect number of gradients \(expected 1, got 2\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"TooManyBackward returned an incorrect number of gradients \(expected 1, got 2\)"):
         TooMany.apply(x).sum().backward()
 
     class GradForConstant(gpugrad.autograd.Function):

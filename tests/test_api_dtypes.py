@@ -65,6 +65,7 @@ def test_conversions_and_type_names(device):
     assert x.int().dtype == gpugrad.int32 == gpugrad.int and x.int().tolist() == [1, -2, 300]
     assert x.int().type() == prefix + "IntTensor" and x.byte().type() == prefix + "ByteTensor"
     assert x.abs().byte().tolist() == torch.tensor([1.7, 2.2, 300.0]).byte().tolist()
+    assert x.half().is_floating_point() and not x.int().is_floating_point() and not x.byte().is_floating_point()
     assert x.to(gpugrad.uint8).dtype == gpugrad.uint8 and x.type(gpugrad.int32).dtype == gpugrad.int32
     for name in ("float16", "int32", "uint8"):
         assert gpugrad.zeros(2, dtype=name, device=device).dtype == np.dtype(name)
@@ -87,8 +88,7 @@ def test_uint8_images_convert_as_in_torch(device):
     np.testing.assert_allclose((ours.float() / 255).cpu().numpy(), (theirs.float() / 255).numpy(), rtol=1e-7)
     for f in (lambda t: t + 200, lambda t: t - 100, lambda t: t * 3, lambda t: t.sum(), lambda t: t.max(),
               lambda t: t.permute(2, 0, 1).flip(-1), lambda t: (t > 128).sum(), lambda t: t // 7,
-              lambda t: t.sum(dim=-1), lambda t: t.cumsum(0), lambda t: t.to(torch.float16 if isinstance(t, torch.Tensor)
-                                                                            else gpugrad.float16) / 255):
+              lambda t: t.sum(dim=-1), lambda t: t.cumsum(0), lambda t: t.half() / 255):
         o, t = f(ours), f(theirs)
         assert str(o.dtype) == str(t.dtype).split(".")[1], (o.dtype, t.dtype)
         np.testing.assert_allclose(o.cpu().numpy().astype(float), t.numpy().astype(float), rtol=1e-3)

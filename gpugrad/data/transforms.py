@@ -41,7 +41,8 @@ class Normalize:
         if not is_float(x.dtype):
             raise TypeError(f"Input tensor should be a float tensor. Got {x.dtype}.")
         if x.ndim < 3:
-            raise ValueError(f"Expected tensor to be a tensor image of size (..., C, H, W). Got tensor.size() = {x.shape}")
+            raise ValueError("Expected tensor to be a tensor image of size (..., C, H, W). "
+                             f"Got tensor.size() = {x.shape}")
         xp = x.backend.xp
         mean = xp.asarray(self.mean, dtype=x.dtype).reshape(-1, 1, 1)
         std = xp.asarray(self.std, dtype=x.dtype).reshape(-1, 1, 1)
