@@ -284,3 +284,18 @@ def test_without_grad_no_graph_is_recorded(device):
     assert y.grad_fn is None and not y.requires_grad
     z = OURS["MulConstant"].apply(x.detach(), 2.0)
     assert z.grad_fn is None
+
+
+def test_hooks_and_retain_grad_on_each_of_several_outputs(device):
+    results = []
+    for lib, fns in ((gpugrad, OURS), (torch, THEIRS)):
+        x, = _inputs(lib, "Exp", device if lib is gpugrad else "cpu")
+        y, dy = fns["MyCube"].apply(x)
+        seen = []
+        dy.register_hook(lambda g: seen.append(_np(g)) or g * 3)
+        y.retain_grad()
+        (y.sin().sum() + (dy * dy).sum()).backward()
+        g_y, = lib.autograd.grad(fns["MyCube"].apply(x)[0].sum(), x)
+        results.append((seen[0], _np(y.grad), _np(x.grad), _np(g_y)))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
