@@ -1,9 +1,9 @@
 """Function: an op's forward and backward, side by side; Node: the record of one call.
 
-`gpugrad.autograd.Function` is PyTorch's class: a subclass written by a user (outside the
-gpugrad package) gets PyTorch's semantics, forward on Tensors (see custom.py). Our own ops,
-defined inside gpugrad, take the array-level path below, which skips wrapping every
-intermediate:
+`gpugrad.autograd.Function` is PyTorch's class. A subclass defined outside the gpugrad package
+(a user's) gets PyTorch's calling convention, forward on Tensors (custom.py). gpugrad's own ops,
+defined inside the package, take the array-level path described here, which wraps no
+intermediate in a Tensor (a class may also choose by setting `_on_arrays`):
 `forward(ctx, *arrays, **params)` computes with `ctx.xp` (NumPy or CuPy) or `ctx.kernels`,
 so one Function serves every device. `backward(ctx, grad)` returns one gradient per input
 (None where `ctx.needs_input_grad[i]` is false) written with Tensor ops: run with grad mode
