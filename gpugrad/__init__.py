@@ -8,10 +8,12 @@ from .device import device
 from .dtypes import bool_ as bool, float32, float64, int64  # noqa: A001
 from .dtypes import float32 as float  # noqa: A001
 from .dtypes import float64 as double, int64 as long
+from .dtypes import float16, int32, uint8
+from .dtypes import float16 as half, int32 as int  # noqa: A001
 from .ops.activation import clamp, relu
 from .ops.elementwise import add, div, maximum, minimum, mul, neg, pow, sub, where
 from .ops.join import cat, chunk, split, stack
-from .ops.matmul import matmul
+from .ops.matmul import matmul, mm
 from .ops.reduce import (amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, prod, softmax,
                          std, sum, var)
 from .ops.shape import flatten, permute, reshape, squeeze, transpose, unsqueeze

@@ -28,6 +28,12 @@ def _to_array(data, dtype, dev):
         dt = dtypes.default_float  # Python floats become float32, as in PyTorch
     if dt == dtypes.int64 and host.dtype.kind == "u" and host.size and host.max() > _INT64_MAX:
         raise ValueError(f"tensor: the {host.dtype} value {host.max()} does not fit in int64 (overflow)")
+    python_ints = not isinstance(data, (np.ndarray, np.generic, Tensor)) and host.dtype.kind in "iu"
+    if python_ints and dt in (dtypes.uint8, dtypes.int32) and host.size:
+        info = np.iinfo(dt)
+        if host.min() < info.min or host.max() > info.max:
+            bad = host.min() if host.min() < info.min else host.max()
+            raise RuntimeError(f"tensor: value {bad} cannot be converted to type {dt} without overflow")
     return backend.xp.array(host, dtype=dt, copy=True)
 
 

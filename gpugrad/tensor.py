@@ -194,7 +194,8 @@ class Tensor:
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
-        if self.dtype == dtypes.float64 or (host.size == 0 and self.dtype != dtypes.float32):
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_) or (
+                host.size == 0 and self.dtype != dtypes.float32):  # torch's rule: default dtypes unnamed
             extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")

@@ -1,4 +1,5 @@
 """Binds the ops as Tensor methods and operators (kept apart so tensor.py need not import ops)."""
+from . import dtypes
 from .device import cuda_device
 from .ops import activation, convert, elementwise as ew, index, inplace, join, matmul, reduce, shape, unary
 from .tensor import Tensor
@@ -36,7 +37,7 @@ METHODS = {
     "__imul__": _augmented(inplace.mul_, ew.mul), "__itruediv__": _augmented(inplace.div_, ew.div),
     "__getitem__": index.getitem, "__setitem__": inplace.setitem,
     "add": ew.add, "sub": ew.sub, "mul": ew.mul, "div": ew.div, "pow": ew.pow, "neg": ew.neg,
-    "maximum": ew.maximum, "minimum": ew.minimum, "matmul": matmul.matmul,
+    "maximum": ew.maximum, "minimum": ew.minimum, "matmul": matmul.matmul, "mm": matmul.mm,
     # elementwise math and activations
     "abs": unary.abs, "exp": unary.exp, "log": unary.log, "sqrt": unary.sqrt, "sin": unary.sin,
     "cos": unary.cos, "tanh": unary.tanh, "sigmoid": unary.sigmoid, "relu": activation.relu,
@@ -58,6 +59,9 @@ METHODS = {
     "cuda": lambda self, device=None: convert.to(self, cuda_device(device)),
     "float": lambda self: convert.to(self, "float32"), "double": lambda self: convert.to(self, "float64"),
     "long": lambda self: convert.to(self, "int64"), "bool": lambda self: convert.to(self, "bool"),
+    "half": lambda self: convert.to(self, "float16"), "int": lambda self: convert.to(self, "int32"),
+    "byte": lambda self: convert.to(self, "uint8"),
+    "is_floating_point": lambda self: dtypes.is_float(self.dtype),
     "type_as": lambda self, other: convert.to(self, other.dtype),
 }
 METHODS.update({name: getattr(inplace, name) for name in inplace.__all__ if name != "setitem"})
@@ -70,7 +74,8 @@ Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
 # --- the wider PyTorch surface: indexing along a dim, ordering, scans, layout, more math -----
 from .ops import gather, inplace_math, layout, pointwise as pw, scan, sort  # noqa: E402
 
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "bool": "BoolTensor"}
+_TYPE_NAMES = {"float16": "HalfTensor", "float32": "FloatTensor", "float64": "DoubleTensor",
+               "uint8": "ByteTensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor"}
 
 
 def _type(self, dtype=None):
@@ -104,8 +109,7 @@ MORE_METHODS = {
     "bitwise_not": pw.bitwise_not, "logical_not": pw.logical_not,
     "eq": _cmp("__eq__"), "ne": _cmp("__ne__"), "lt": _cmp("__lt__"), "le": _cmp("__le__"),
     "gt": _cmp("__gt__"), "ge": _cmp("__ge__"),
-    # int32 is not a gpugrad dtype: .int() gives int64, the integer dtype there is
-    "int": lambda self: convert.to(self, "int64"), "type": _type,
+    "type": _type,
 }
 MORE_METHODS.update({name: getattr(inplace_math, name) for name in inplace_math.__all__})
 

@@ -9,6 +9,7 @@ Saved tensors are freed as each node is done unless retain_graph.
 import weakref
 
 from .. import profiler
+from .custom import OutputGrads
 from .fit import fit
 from .function import Node
 from .graph import run_grad_hooks, run_post_accumulate_hooks
@@ -84,11 +85,10 @@ def _visit(node, g, retain_graph, create_graph, captured, capture_nodes, buffers
     for i, (edge, grad) in enumerate(zip(node.next_edges, out)):
         if edge is None or grad is None:
             continue
-        grad = _as_tensor(grad, node)
-        shape, dtype = node.input_meta[i]
-        grad = fit(grad, shape, dtype, node, i)
-        if create_graph and node.fn.once_differentiable:
-            grad = _no_double_backward(grad, node)
+        if not isinstance(grad, OutputGrads):  # a custom function's output slot hands on its gradient
+            grad = fit(_as_tensor(grad, node), *node.input_meta[i], node, i)
+            if create_graph and node.fn.once_differentiable:
+                grad = _no_double_backward(grad, node)
         if isinstance(edge, Node):
             buffers[edge] = grad if edge not in buffers else buffers[edge] + grad
         else:

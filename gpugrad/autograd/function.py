@@ -1,5 +1,9 @@
-"""Function: an op's forward (on raw backend arrays) and backward (on Tensors), side by side.
+"""Function: an op's forward and backward, side by side; Node: the record of one call.
 
+`gpugrad.autograd.Function` is PyTorch's class. A subclass defined outside the gpugrad package
+(a user's) gets PyTorch's calling convention, forward on Tensors (custom.py). gpugrad's own ops,
+defined inside the package, take the array-level path described here, which wraps no
+intermediate in a Tensor (a class may also choose by setting `_on_arrays`):
 `forward(ctx, *arrays, **params)` computes with `ctx.xp` (NumPy or CuPy) or `ctx.kernels`,
 so one Function serves every device. `backward(ctx, grad)` returns one gradient per input
 (None where `ctx.needs_input_grad[i]` is false) written with Tensor ops: run with grad mode
@@ -8,17 +12,32 @@ Gradients may keep a broadcast shape: the engine sums them back to each input's 
 
 The ctx of a call is also its graph node (the output's `grad_fn`).
 """
+import functools
+
 from .. import profiler
-from .grad_mode import is_grad_enabled
+from .grad_mode import is_grad_enabled, no_grad
 
 
 class Function:
+    """Subclass with staticmethods forward and backward (and optionally setup_context), then
+    call `YourFunction.apply(*args)`."""
+
     differentiable = True    # False for comparisons, argmax, ...: output never requires grad
     once_differentiable = False  # backward works on arrays only: no double backward
     changes_device = False   # the output lives on params["device"] (device copies)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_on_arrays" not in cls.__dict__:  # set explicitly, a class chooses its path itself
+            cls._on_arrays = cls.__module__.startswith("gpugrad.")
+
     @staticmethod
     def forward(ctx, *arrays, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch's newer style: forward(*args) without ctx, then this fills ctx."""
         raise NotImplementedError
 
     @staticmethod
@@ -33,6 +52,9 @@ class Function:
         ctx.mark_non_differentiable, e.g. max's values and indices; apply then returns a
         tuple of Tensors too.
         """
+        if not cls._on_arrays:
+            from .custom import apply
+            return apply(cls, *inputs, **params)
         from ..tensor import Tensor
         tensor_params = [v for v in params.values() if isinstance(v, Tensor)]
         dev = check_same_device(cls.__name__.lower(), *inputs, *tensor_params)
@@ -98,11 +120,20 @@ class Node:
 
     @property
     def kernels(self):
-        return self.backend.kernels
+        """The device's kernels; on float16 arrays they compute in float32 and return float16."""
+        from ..backends.half import kernels_for
+        return kernels_for(self.backend)
 
     @property
     def name(self):
-        return self.fn.__name__ + "Backward"
+        """"ExpBackward": reads as node.name (gpugrad) and node.name() (PyTorch)."""
+        return _Name(self.fn.__name__ + "Backward")
+
+    @property
+    def next_functions(self):
+        """((node, 0) or (AccumulateGrad, 0) or (None, 0), ...) per input, as PyTorch shows them."""
+        return tuple((None if e is None else e if isinstance(e, Node) else AccumulateGrad(e), 0)
+                     for e in getattr(self, "next_edges", ()))
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -146,13 +177,8 @@ class Node:
     def saved_tensors(self):
         """The saved arrays as Tensors: inputs as themselves, the output as a tensor of this node."""
         from ..tensor import Tensor
-        if self._saved is None:
-            raise RuntimeError(
-                f"{self.name}: trying to backward through the graph a second time (its saved "
-                "tensors were freed after the first backward); pass retain_graph=True to the "
-                "first backward() if you need to call it twice")
         result = []
-        for kind, obj, version in self._saved:
+        for kind, obj, version in self._saved_or_raise():
             if kind in ("in", "extra"):
                 _check_version(self, obj._version.value, version, obj.shape)
                 result.append(obj)
@@ -165,6 +191,14 @@ class Node:
                 result.append(None)
         return tuple(result)
 
+    def _saved_or_raise(self):
+        if self._saved is None:
+            raise RuntimeError(
+                f"{self.name}: trying to backward through the graph a second time (its saved "
+                "tensors were freed after the first backward); pass retain_graph=True to the "
+                "first backward() if you need to call it twice")
+        return self._saved
+
     @property
     def saved_arrays(self):
         """The saved values as raw arrays (for backward passes that call kernels)."""
@@ -176,9 +210,47 @@ class Node:
         self.released = True
 
 
+class _Name(str):
+    """A str that is also callable, so both node.name and node.name() read it."""
+
+    def __call__(self):
+        return str(self)
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf in next_functions; .variable is the leaf."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def once_differentiable(backward):
+    """Decorate a custom Function's backward that is not itself differentiable: it runs under
+    no_grad, and a double backward through it raises (PyTorch's torch.autograd.function name)."""
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with no_grad():
+            return backward(ctx, *grads)
+    wrapper.once_differentiable = True
+    return wrapper
+
+
 def _check_version(node, now, then, shape):
     if now != then:
         raise RuntimeError(
             f"{node.name}: a tensor of shape {tuple(shape)} saved for backward was modified by an "
             f"in-place operation (version {then} -> {now}); don't modify it in place before "
             "backward(), or pass a .clone() to the op")
+
+
+from .custom import FunctionCtx  # noqa: E402,F401  (torch.autograd.function.FunctionCtx, for type hints)

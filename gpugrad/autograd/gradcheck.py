@@ -77,7 +77,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=1):
     vs = [Tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device) for o in outs]
 
     def first_grad(*xs):
-        grads = grad(_outputs(fn, xs), [x for x in xs if x.requires_grad], vs,
+        grads = grad(_outputs(fn, xs), [x for x in xs if isinstance(x, Tensor) and x.requires_grad], vs,
                      create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 

@@ -1,13 +1,10 @@
-"""The graph as PyTorch code inspects and hooks it: grad_fn.next_functions and grad_fn.name(),
-Tensor.register_hook, register_post_accumulate_grad_hook, retains_grad.
+"""The graph as PyTorch code hooks it: Tensor.register_hook, register_post_accumulate_grad_hook, retains_grad.
 
 Tensor hooks live in a dict on the tensor (a leaf) or on its grad_fn (a non-leaf: every
 Function has one differentiable output, so the node stands for the tensor); the engine runs
 them on the gradient before it is accumulated or passed on.
 """
 import itertools
-
-from .function import Node
 
 _ids = itertools.count()
 
@@ -79,38 +76,3 @@ def run_post_accumulate_hooks(t):
 
 def retains_grad(t):
     return t.grad_fn is not None and t.grad_fn.retained is not None and t.grad_fn.retained() is t
-
-
-class AccumulateGrad:
-    """The node PyTorch shows for a leaf in next_functions; .variable is the leaf."""
-
-    def __init__(self, variable):
-        self.variable = variable
-
-    def name(self):
-        return "torch::autograd::AccumulateGrad"
-
-    @property
-    def next_functions(self):
-        return ()
-
-    def __repr__(self):
-        return "<AccumulateGrad>"
-
-
-class _Name(str):
-    """A node's name that is also callable, so both node.name (gpugrad) and node.name()
-    (PyTorch) read it."""
-
-    def __call__(self):
-        return str(self)
-
-
-def _next_functions(node):
-    """((node_or_AccumulateGrad_or_None, 0), ...) for each input, as PyTorch's grad_fn shows them."""
-    edges = getattr(node, "next_edges", ())
-    return tuple((None if e is None else e if isinstance(e, Node) else AccumulateGrad(e), 0) for e in edges)
-
-
-Node.next_functions = property(_next_functions)
-Node.name = property(lambda node: _Name(node.fn.__name__ + "Backward"))

@@ -4,7 +4,7 @@ from .datasets import Split, digits, mnist, mnist_5k
 from .dataset import Dataset, TensorDataset
 from .idx import IDXError, read_idx
 from .loader import DataLoader, default_collate
-from .sampler import DistributedSampler
+from .sampler import BatchSampler, DistributedSampler, RandomSampler, SequentialSampler, SubsetRandomSampler
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "DistributedSampler", "default_collate", "transforms", "read_idx",
            "IDXError", "mnist", "mnist_5k", "digits", "Split"]
@@ -12,4 +12,5 @@ __all__ = ["Dataset", "TensorDataset", "DataLoader", "DistributedSampler", "defa
 # torch.utils.data's dataset utilities
 from .subsets import ConcatDataset, Subset, random_split  # noqa: E402
 
-__all__ += ["ConcatDataset", "Subset", "random_split"]
+__all__ += ["ConcatDataset", "Subset", "random_split", "BatchSampler", "RandomSampler", "SequentialSampler",
+            "SubsetRandomSampler"]

@@ -31,8 +31,10 @@ class DataLoader:
     pin_memory: accepted; host memory is not pinned (batches go to `device` as they are).
     collate_fn: turns a list of samples into a batch (default_collate when None).
     device: where the batch tensors go (None leaves them where the dataset made them).
-    sampler: an iterable of dataset indices (a DistributedSampler) to batch in its order, instead
-    of shuffle's.
+    sampler: an iterable of dataset indices (a DistributedSampler, a RandomSampler) to batch in
+    its order, instead of shuffle's.
+    batch_sampler: an iterable of lists of indices (a BatchSampler), each list one batch; it
+    replaces batch_size, shuffle, sampler and drop_last (then batch_size is None).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
@@ -41,9 +43,9 @@ class DataLoader:
                  pin_memory_device="", seed=None, device=None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        if batch_sampler is not None:
-            raise NotImplementedError("DataLoader: batch_sampler is not supported; use a sampler with "
-                                      "batch_size and drop_last")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                             "and drop_last")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         self.sampler = sampler
@@ -54,7 +56,8 @@ class DataLoader:
         if prefetch_factor is not None and num_workers == 0:
             raise ValueError("prefetch_factor option could only be specified in multiprocessing. "
                              "let num_workers > 0 to enable multiprocessing")
-        self.dataset, self.batch_size = dataset, batch_size
+        self.batch_sampler = batch_sampler
+        self.dataset, self.batch_size = dataset, None if batch_sampler is not None else batch_size
         self.shuffle, self.drop_last = bool(shuffle), drop_last
         self.device = device
         self.collate_fn = default_collate if collate_fn is None else collate_fn
@@ -65,23 +68,31 @@ class DataLoader:
         self._pool = None
 
     def __len__(self):
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        if self.sampler is not None:
-            order = np.fromiter(self.sampler, dtype=np.int64)
-        else:
-            n = len(self.dataset)
-            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        batches = [order[start:start + self.batch_size]
-                   for start in range(0, len(self) * self.batch_size, self.batch_size)]
+        batches = self._batches()
         if self.num_workers == 0:
             for indices in batches:
                 yield self._to_device(self._fetch(indices))
             return
         from .workers import parallel_batches
         yield from (self._to_device(b) for b in parallel_batches(self, batches))
+
+    def _batches(self):
+        """This epoch's batches as arrays of dataset indices."""
+        if self.batch_sampler is not None:
+            return [np.asarray(list(b), dtype=np.int64) for b in self.batch_sampler]
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        return [order[start:start + self.batch_size]
+                for start in range(0, len(self) * self.batch_size, self.batch_size)]
 
     def _fetch(self, indices):
         if self.collate_fn is default_collate and hasattr(self.dataset, "__getitems__"):

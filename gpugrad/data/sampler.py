@@ -1,4 +1,9 @@
-"""DistributedSampler: each rank's share of a dataset's indices, as PyTorch's deals them out."""
+"""Samplers, as torch.utils.data's: the order of dataset indices a DataLoader batches.
+
+SequentialSampler and RandomSampler give one epoch's indices, BatchSampler groups any sampler's
+indices into batches (DataLoader(batch_sampler=...)), DistributedSampler deals each rank its
+share. Random ones draw from a NumPy Generator (`generator`), as DataLoader's shuffle does.
+"""
 import math
 
 import numpy as np
@@ -48,3 +53,80 @@ class DistributedSampler:
     def set_epoch(self, epoch):
         """The epoch whose order __iter__ deals out next."""
         self.epoch = epoch
+
+
+class SequentialSampler:
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler:
+    """A new permutation each epoch, or with `replacement` num_samples indices drawn with it."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        self.data_source, self.replacement, self._num_samples = data_source, replacement, num_samples
+        self.generator = np.random.default_rng() if generator is None else generator
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(self.generator.integers(0, n, self.num_samples).tolist())
+        reps = -(-self.num_samples // n) if n else 0  # num_samples > n repeats whole permutations
+        order = np.concatenate([self.generator.permutation(n) for _ in range(reps)] or [np.arange(0)])
+        return iter(order[:self.num_samples].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler:
+    """The given indices in a new random order each epoch."""
+
+    def __init__(self, indices, generator=None):
+        self.indices = indices
+        self.generator = np.random.default_rng() if generator is None else generator
+
+    def __iter__(self):
+        return iter(self.indices[i] for i in self.generator.permutation(len(self.indices)).tolist())
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class BatchSampler:
+    """Lists of batch_size indices from `sampler`; the last one shorter unless drop_last."""
+
+    def __init__(self, sampler, batch_size, drop_last):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self):
+        batch = []
+        for idx in self.sampler:
+            batch.append(idx)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)

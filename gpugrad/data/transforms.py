@@ -4,6 +4,7 @@ Random transforms draw from the NumPy generator they are given (the training com
 its DataLoader's, so one state covers all data randomness), else from gpugrad's CPU generator.
 """
 from ..backends import CPU
+from ..dtypes import is_float
 from ..tensor import Tensor
 
 
@@ -27,17 +28,30 @@ def _rng(generator):
 
 
 class Normalize:
-    """(x - mean) / std with one mean and std for all channels, or one per channel."""
+    """(x - mean) / std per channel of a float image tensor (..., C, H, W), torchvision's
+    transform: mean and std are one number or one per channel; differentiable; inplace=True
+    writes into x."""
 
-    def __init__(self, mean, std):
-        self.mean, self.std = mean, std
+    def __init__(self, mean, std, inplace=False):
+        self.mean, self.std, self.inplace = mean, std, inplace
 
     def __call__(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Normalize: input should be a Tensor, got {type(x).__name__}")
+        if not is_float(x.dtype):
+            raise TypeError(f"Input tensor should be a float tensor. Got {x.dtype}.")
+        if x.ndim < 3:
+            raise ValueError("Expected tensor to be a tensor image of size (..., C, H, W). "
+                             f"Got tensor.size() = {x.shape}")
         xp = x.backend.xp
-        shape = (-1, 1, 1)
-        mean = xp.asarray(self.mean, dtype=x.dtype).reshape(shape)
-        std = xp.asarray(self.std, dtype=x.dtype).reshape(shape)
-        return Tensor._make((x._data - mean) / std, x.device)
+        mean = xp.asarray(self.mean, dtype=x.dtype).reshape(-1, 1, 1)
+        std = xp.asarray(self.std, dtype=x.dtype).reshape(-1, 1, 1)
+        if bool((std == 0).any()):
+            raise ValueError(f"std evaluated to zero after conversion to {x.dtype}, leading to division by zero.")
+        mean, std = Tensor._make(mean, x.device), Tensor._make(std, x.device)
+        if self.inplace:
+            return x.sub_(mean).div_(std)
+        return (x - mean) / std
 
     def __repr__(self):
         return f"Normalize(mean={self.mean}, std={self.std})"

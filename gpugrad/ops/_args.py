@@ -19,6 +19,8 @@ def as_tensor(value, like):
             dt = like.dtype
         elif isinstance(value, (int, np.integer)):
             dt = like.dtype if like.dtype != dtypes.bool_ else dtypes.int64
+            if dt in (dtypes.uint8, dtypes.int32):  # wraps round (uint8 + 300), as in PyTorch
+                value = np.array(value, dtype=dtypes.int64).astype(dt)
         else:
             dt = dtypes.to_float(like.dtype)
         return Tensor._make(like.backend.xp.asarray(value, dtype=dt), like.device)
@@ -52,7 +54,7 @@ def binary_operands(a, b, op, float_only=False):
 
 def promote_pair(a, b, float_only=False):
     """Both tensors cast to their promoted dtype (see gpugrad.dtypes)."""
-    dt = dtypes.promote(a.dtype, b.dtype)
+    dt = dtypes.result_type(a, b)
     if float_only:
         dt = dtypes.to_float(dt)
     return cast(a, dt), cast(b, dt)

@@ -5,8 +5,8 @@ from ..tensor import Tensor
 
 def embedding(input, weight, padding_idx=None):
     """weight[input]; rows at padding_idx get no gradient, as in PyTorch."""
-    if not isinstance(input, Tensor) or input.dtype != dtypes.int64:
-        raise TypeError(f"embedding: indices must be an int64 tensor, got {getattr(input, 'dtype', type(input))}")
+    if not isinstance(input, Tensor) or input.dtype not in (dtypes.int64, dtypes.int32):
+        raise TypeError(f"embedding: indices must be an int64 or int32 tensor, got {getattr(input, 'dtype', type(input))}")
     if weight.ndim != 2:
         raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}")
     idx = input._data

@@ -85,8 +85,8 @@ def _window(index):
 
 
 def _index(x, dim, index, op, src=None):
-    if not isinstance(index, Tensor) or index.dtype != dtypes.int64:
-        raise TypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index))}")
+    if not isinstance(index, Tensor) or index.dtype not in (dtypes.int64, dtypes.int32):
+        raise TypeError(f"{op}: index must be an int64 or int32 tensor, got {getattr(index, 'dtype', type(index))}")
     if index.device != x.device:
         raise RuntimeError(f"{op}: index on {index.device} but tensor on {x.device}")
     if index.ndim != x.ndim:
@@ -96,7 +96,7 @@ def _index(x, dim, index, op, src=None):
         if (i != d and n > x.shape[i]) or (src is not None and n > src.shape[i]):
             raise RuntimeError(f"{op}: index of shape {index.shape} is larger than the tensor's {x.shape}"
                                + ("" if src is None else f" or src's {src.shape}") + f" in dim {i}")
-    idx = index._data
+    idx = index._data.astype(dtypes.int64, copy=False)
     if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
         raise RuntimeError(f"{op}: index {int(idx.min() if idx.min() < 0 else idx.max())} is out of bounds "
                            f"for dim {d} of size {x.shape[d]}")
@@ -129,7 +129,7 @@ def scatter_add(x, dim, index, src):
 
 def index_select(x, dim, index):
     if not isinstance(index, Tensor) or index.ndim > 1:
-        raise IndexError("index_select: index must be a 1-d int64 tensor")
+        raise IndexError("index_select: index must be a 1-d int64 or int32 tensor")
     d = norm_dim(dim, x.ndim, "index_select")
     return getitem(x, (slice(None),) * d + (index.reshape(-1),))
 

@@ -64,9 +64,9 @@ def normalize_index(x, index, op="index"):
         if isinstance(p, Tensor):
             if p.device != x.device:
                 raise RuntimeError(f"{op}: index on {p.device} but tensor on {x.device}")
-            if p.dtype not in (dtypes.int64, dtypes.bool_):
-                raise IndexError(f"{op}: tensors used as indices must be int64 or bool, got {p.dtype}")
-            p = p._data
+            if p.dtype not in (dtypes.int64, dtypes.int32, dtypes.bool_):
+                raise IndexError(f"{op}: tensors used as indices must be int64, int32 or bool, got {p.dtype}")
+            p = p._data.astype(dtypes.int64, copy=False) if p.dtype == dtypes.int32 else p._data
         elif not (p is None or p is Ellipsis or isinstance(p, (int, slice)) or hasattr(p, "dtype")):
             raise IndexError(f"{op}: unsupported index {p!r}")
         out.append(int(p) if hasattr(p, "__index__") and not hasattr(p, "shape") else p)

@@ -22,8 +22,8 @@ def _value(t, other, op, strict):
     o = as_tensor(other, t)
     if o.device != t.device:
         raise RuntimeError(f"{op}: tensor on {t.device} but value on {o.device}")
-    if strict and dtypes.promote(t.dtype, o.dtype) != t.dtype:
-        raise TypeError(f"{op}: result of dtype {dtypes.promote(t.dtype, o.dtype)} can't be stored "
+    if strict and dtypes.result_type(t, o) != t.dtype:
+        raise TypeError(f"{op}: result of dtype {dtypes.result_type(t, o)} can't be stored "
                         f"in-place in a {t.dtype} tensor")
     return o._data.astype(t.dtype, copy=False)
 

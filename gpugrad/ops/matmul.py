@@ -47,4 +47,11 @@ def matmul(a, b):
     return out
 
 
-__all__ = ["matmul"]
+def mm(a, b):
+    """Matrix product of two 2-D tensors (PyTorch's mm: no broadcasting, no 1-D)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: both operands must be matrices, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+__all__ = ["matmul", "mm"]

@@ -12,12 +12,22 @@ from .unary import Sqrt
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
+def _accumulator(dtype):
+    """Sums and products of integers and bools accumulate in int64, of float16 in float32."""
+    return dtypes.compute(dtype) if dtypes.is_float(dtype) else dtypes.int64
+
+
+def _reduced(dtype):
+    """Their result dtype: int64 for integers and bools, else the input's (as in PyTorch)."""
+    return dtype if dtypes.is_float(dtype) else dtypes.int64
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.in_shape, ctx.dims = x.shape, dims
-        out = x.sum(axis=dims, keepdims=keepdim)
-        return out if x.dtype != dtypes.bool_ else out.astype(dtypes.int64)
+        out = x.sum(axis=dims, keepdims=keepdim, dtype=_accumulator(x.dtype))
+        return out.astype(_reduced(x.dtype), copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -69,7 +79,7 @@ class MaxDim(Function):
 class Prod(Function):
     @staticmethod
     def forward(ctx, x, dims):
-        out = x.prod(axis=dims, keepdims=True)
+        out = x.prod(axis=dims, keepdims=True, dtype=_accumulator(x.dtype)).astype(_reduced(x.dtype), copy=False)
         ctx.save_for_backward(x, out)
         ctx.dims, ctx.in_shape = dims, x.shape
         return out

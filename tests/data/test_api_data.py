@@ -69,7 +69,11 @@ def test_collate_fn_and_pin_memory():
 @pytest.mark.parametrize("kwargs, match", [(dict(persistent_workers=True), "num_workers"),
                                            (dict(prefetch_factor=2), "num_workers"),
                                            (dict(num_workers=-1), "num_workers"),
-                                           (dict(sampler=[0, 1]), "sampler")])
+                                           (dict(batch_sampler=[[0, 1]], batch_size=2), "mutually exclusive"),
+                                           (dict(batch_sampler=[[0, 1]], shuffle=True), "mutually exclusive"),
+                                           (dict(batch_sampler=[[0, 1]], drop_last=True), "mutually exclusive"),
+                                           (dict(batch_sampler=[[0, 1]], sampler=[0]), "mutually exclusive"),
+                                           (dict(sampler=[0, 1], shuffle=True), "sampler")])
 def test_loader_argument_errors(kwargs, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):
         DataLoader(_dataset(), **kwargs)
@@ -138,3 +142,58 @@ def test_accelerator():
     assert acc.current_accelerator() == gpugrad.device("cuda")
     x = gpugrad.ones(2, device=acc.current_accelerator())
     assert x.device.type == "cuda"
+
+
+def test_batch_sampler_and_samplers_match_torch():
+    torch = pytest.importorskip("torch")
+    from torch.utils import data as td
+
+    from gpugrad.utils import data as gd
+    ds = _dataset()
+    for drop_last in (False, True):
+        ours = gd.BatchSampler(gd.SequentialSampler(range(10)), 3, drop_last)
+        theirs = td.BatchSampler(td.SequentialSampler(range(10)), 3, drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+        loader = DataLoader(ds, batch_sampler=ours)
+        assert loader.batch_size is None and len(loader) == len(theirs)
+        assert _labels(loader) == [b[1].tolist() for b in td.DataLoader(
+            td.TensorDataset(torch.arange(10.0).reshape(10, 1), torch.arange(10)), batch_sampler=theirs)]
+    uneven = [[3, 1], [0], [9, 8, 7, 2]]  # any iterable of index lists, batches of any size
+    assert _labels(DataLoader(ds, batch_sampler=uneven, num_workers=2)) == uneven
+    rng = np.random.default_rng(0)
+    random = gd.RandomSampler(range(10), generator=rng)
+    assert sorted(random) == list(range(10)) and len(random) == 10
+    with_repl = list(gd.RandomSampler(range(10), replacement=True, num_samples=25, generator=rng))
+    assert len(with_repl) == 25 and set(with_repl) <= set(range(10))
+    assert len(list(gd.RandomSampler(range(4), num_samples=9, generator=rng))) == 9
+    assert sorted(gd.SubsetRandomSampler([5, 7, 9], generator=rng)) == [5, 7, 9]
+    epochs = [_labels(DataLoader(ds, batch_sampler=gd.BatchSampler(random, 4, False))) for _ in range(2)]
+    assert epochs[0] != epochs[1] and sorted(sum(epochs[0], [])) == list(range(10))
+    with pytest.raises(ValueError, match="batch_size should be a positive integer"):
+        gd.BatchSampler(random, 0, False)
+    with pytest.raises(ValueError, match="num_samples should be a positive integer"):
+        gd.RandomSampler(range(3), num_samples=0)
+
+
+def test_normalize_matches_torchvision_semantics(device):
+    from gpugrad.data import transforms as T
+    rng = np.random.default_rng(0)
+    x = gpugrad.tensor(rng.random((2, 3, 4, 5)), dtype="float64", device=device, requires_grad=True)
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.1, 0.3)
+    want = (x.detach().cpu().numpy() - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
+    out = T.Normalize(mean, std)(x)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), want, rtol=1e-12)
+    out.sum().backward()  # differentiable, as torchvision's is
+    np.testing.assert_allclose(x.grad.cpu().numpy(), np.broadcast_to(1 / np.array(std)[:, None, None], x.shape))
+    y = x.detach().clone()
+    assert T.Normalize(mean, std, inplace=True)(y) is y
+    np.testing.assert_allclose(y.cpu().numpy(), want, rtol=1e-12)
+    img = gpugrad.tensor(rng.integers(0, 256, (3, 4, 5)).astype(np.uint8), device=device)
+    with pytest.raises(TypeError, match="float tensor"):
+        T.Normalize(mean, std)(img)
+    np.testing.assert_allclose(T.Normalize(0.5, 0.5)(img.float() / 255).cpu().numpy(),
+                               (img.cpu().numpy() / 255 - 0.5) / 0.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="std evaluated to zero"):
+        T.Normalize(mean, (0.2, 0.0, 0.1))(x.detach())
+    with pytest.raises(ValueError, match=r"\(\.\.\., C, H, W\)"):
+        T.Normalize(mean, std)(x.detach()[0, 0])

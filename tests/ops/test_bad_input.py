@@ -75,7 +75,7 @@ def test_function_checks_tensor_keyword_arguments():
     x, mask = gpugrad.ones(2), gpugrad.tensor([1.0, 0.0], device="cuda")
     with pytest.raises(RuntimeError, match="masked: expected all tensors on one device, got cpu and cuda:0"):
         Masked.apply(x, mask=mask)
-    assert Masked.apply(x, mask=mask.cpu()).tolist() == [1.0, 0.0]  # forward gets the array
+    assert Masked.apply(x, mask=mask.cpu()).tolist() == [1.0, 0.0]
 
 
 # ---- view ------------------------------------------------------------------------------------
