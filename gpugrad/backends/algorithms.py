@@ -33,6 +33,10 @@ ROUTES = {
 }
 _forced = {}  # function -> route, set by use_route
 
+# The routes that use only our own kernels, which a CUDA graph capture takes (cuBLAS calls made
+# through CuPy can't be captured; gpugrad.backends.cuda.graphs forces these while capturing).
+CAPTURABLE = {"conv_wgrad": "direct", "conv_dgrad": "direct"}
+
 
 def function_name(name, route):
     """The attribute of a backend's kernels that implements `route` of function `name`."""

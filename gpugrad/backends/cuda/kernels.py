@@ -48,6 +48,9 @@ class KernelSet:
 
     def _kernel(self, filename, name, dtype=None):
         expr = f"{name}<{_CTYPE[np.dtype(dtype)]}>" if dtype is not None else name
+        return self._function(filename, expr)
+
+    def _function(self, filename, expr):
         try:
             module = self._modules.get(filename)
             if module is None:
@@ -58,6 +61,12 @@ class KernelSet:
             return module.get_function(expr)  # CuPy compiles here, lazily
         except Exception as e:
             raise RuntimeError(f"cannot load kernel {expr} from kernels/{filename}: {e}") from e
+
+    def load_all(self):
+        """Compile and load every kernel now: a CUDA graph capture can't load a module."""
+        for path in sorted(self._dir.glob("*.cu")):
+            for expr in name_expressions(path.name):
+                self._function(path.name, expr)
 
     def _c(self, a, dtype=None):
         return self.xp.ascontiguousarray(a, dtype=dtype)
