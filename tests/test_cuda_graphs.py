@@ -128,3 +128,32 @@ def test_replay_before_capture_and_double_capture_raise():
     with pytest.raises(TypeError, match="CUDAGraph"):
         with gg.cuda.graph(object()):
             pass
+
+
+def test_capturable_adam_follows_a_scheduler_without_recapture():
+    """lr as a device tensor: the scheduler sets it in place and the replayed step uses it."""
+    def run(graphed):
+        gg.manual_seed(0)
+        x = gg.randn(4, 3, device="cuda")
+        w = gg.randn(3, 2, device="cuda", requires_grad=True)
+        opt = gg.optim.Adam([w], lr=gg.tensor(0.1, device="cuda"), capturable=True)
+        sched = gg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            (x @ w).relu().sum().backward()
+            opt.step()
+        step()
+        sched.step()
+        g = gg.cuda.CUDAGraph()
+        if graphed:
+            opt.zero_grad(set_to_none=True)
+            with gg.cuda.graph(g):
+                step()
+        for _ in range(3):
+            g.replay() if graphed else step()
+            sched.step()
+        return w.detach().numpy(), float(opt.state[w]["step"])
+    (eager, eager_steps), (replayed, replayed_steps) = run(False), run(True)
+    assert eager_steps == replayed_steps == 4
+    np.testing.assert_allclose(replayed, eager, rtol=1e-6)

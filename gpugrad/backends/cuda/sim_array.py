@@ -110,7 +110,7 @@ class _Recorder:
 
 
 def _replay_one(fn, args, kwargs, result):
-    new = fn(*args, **kwargs)
+    new = _wrap(fn(*args, **kwargs))  # a NumPy scalar (a 0-d result) as an array too
     for old, fresh in zip(_arrays(result), _arrays(new)):
         if fresh is not old and _root(fresh) is not _root(old):
             np.copyto(old.view(np.ndarray), fresh)
