@@ -209,35 +209,6 @@ class SimArray(np.ndarray):
     def __getitem__(self, index):
         return _getitem(self, index)
 
-    # host synchronisations
-    def item(self, *args):
-        refuse_host_sync("item()")
-        return np.ndarray.item(self, *args)
-
-    def tolist(self):
-        refuse_host_sync("tolist()")
-        return np.ndarray.tolist(self)
-
-    def __float__(self):
-        refuse_host_sync("float() of a device value")
-        return np.ndarray.__float__(self)
-
-    def __int__(self):
-        refuse_host_sync("int() of a device value")
-        return np.ndarray.__int__(self)
-
-    def __bool__(self):
-        refuse_host_sync("bool() of a device value (e.g. `if mask.any():`)")
-        return np.ndarray.__bool__(self)
-
-    def __index__(self):
-        refuse_host_sync("using a device value as an index")
-        return np.ndarray.__index__(self)
-
-    def tobytes(self, order="C"):
-        refuse_host_sync("tobytes()")
-        return np.ndarray.tobytes(self, order)
-
     def __repr__(self):
         if _capture[0] is not None:
             return f"<cuda array {self.shape} {self.dtype}, being captured>"
@@ -245,6 +216,23 @@ class SimArray(np.ndarray):
 
     __str__ = __repr__
 
+
+def _host_read(name, op):
+    """An ndarray method that reads device data on the host: refused during a capture."""
+    base = getattr(np.ndarray, name)
+
+    def method(self, *args):
+        refuse_host_sync(op)
+        return base(self, *args)
+    method.__name__ = name
+    return method
+
+
+for _name, _op in (("item", "item()"), ("tolist", "tolist()"), ("tobytes", "tobytes()"),
+                   ("__float__", "float() of a device value"), ("__int__", "int() of a device value"),
+                   ("__bool__", "bool() of a device value (e.g. `if mask.any():`)"),
+                   ("__index__", "using a device value as an index")):
+    setattr(SimArray, _name, _host_read(_name, _op))
 
 _WRITES_FIRST = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"}
 
