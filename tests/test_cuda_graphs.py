@@ -161,3 +161,18 @@ def test_capturable_adam_follows_a_scheduler_without_recapture():
     (eager, eager_steps), (replayed, replayed_steps) = run(False), run(True)
     assert eager_steps == replayed_steps == 4
     np.testing.assert_allclose(replayed, eager, rtol=1e-6)
+
+
+def test_dropout_draws_new_masks_on_every_replay():
+    x = gg.ones(64, device="cuda")
+    out = gg.zeros(64, device="cuda")
+    g = gg.cuda.CUDAGraph()
+    with gg.cuda.graph(g):
+        out.copy_(nn.functional.dropout(x, 0.5))
+    masks = []
+    for _ in range(3):
+        g.replay()
+        masks.append(out.numpy().copy())
+    for m in masks:
+        assert set(np.unique(m)) <= {0.0, 2.0} and 10 < (m > 0).sum() < 54
+    assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])

@@ -44,6 +44,7 @@ class CUDAGraph:
         if self._recording is not None or self._graph is not None:
             raise RuntimeError("CUDAGraph.capture_begin: this graph was already captured; call reset() first")
         _load_kernels()
+        _make_rng_states()
         if simulated():
             sim_array.begin_capture()
         else:
@@ -121,6 +122,15 @@ def graph(cuda_graph, pool=None, stream=None, capture_error_mode="global"):
         cuda_graph._abort()
         raise
     cuda_graph.capture_end()
+
+
+def _make_rng_states():
+    """The device generators (counter_rng) dropout draws from while capturing, made now so that
+    making them is not captured (a replay would reset them)."""
+    from .. import BACKENDS, counter_rng
+    for backend in list(BACKENDS.values()):
+        if backend.name.startswith("cuda"):
+            counter_rng.state(backend)
 
 
 def _load_kernels():
