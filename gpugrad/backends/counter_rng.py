@@ -14,14 +14,28 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
+def _initial(seed):
+    key = np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] if seed is not None else \
+        np.random.SeedSequence().generate_state(1, np.uint64)[0]
+    return np.array([key, 0], dtype=np.uint64)
+
+
 def state(backend):
-    """The backend's generator state [key, counter] (uint64, on the device), made on first use
-    from its host generator; call it before a capture so making it is not part of the graph."""
+    """The backend's generator state [key, counter] (uint64, on the device), made on first use;
+    call it before a capture so making it is not part of the graph."""
     s = getattr(backend, "_counter_rng", None)
     if s is None:
-        key = backend.rng.integers(0, 2 ** 63, dtype=np.uint64)
-        s = backend._counter_rng = backend.xp.asarray(np.array([key, 0], dtype=np.uint64))
+        s = backend._counter_rng = backend.xp.asarray(_initial(getattr(backend, "_counter_seed", None)))
     return s
+
+
+def manual_seed(backend, seed):
+    """Seed the device generator (in place, so a captured graph keeps drawing from it); it does
+    not touch the host generator's stream."""
+    backend._counter_seed = seed
+    s = getattr(backend, "_counter_rng", None)
+    if s is not None:
+        s[...] = backend.xp.asarray(_initial(seed))
 
 
 def uniform(backend, shape, dtype):

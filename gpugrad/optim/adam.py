@@ -36,7 +36,7 @@ class Adam(Optimizer):
                         state[name] = Tensor._make(xp.zeros_like(x), p.device)
                 if capturable:
                     step = _device_step(state, x, xp)
-                    lr = group["lr"]._data if isinstance(group["lr"], Tensor) else group["lr"]
+                    lr, beta1 = (v._data if isinstance(v, Tensor) else v for v in (group["lr"], beta1))
                 else:
                     state["step"] += 1
                     step = state["step"]
