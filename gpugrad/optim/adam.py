@@ -11,8 +11,9 @@ class Adam(Optimizer):
     (L2), or with decoupled_weight_decay (AdamW) shrinks p by lr·weight_decay directly.
 
     capturable=True (for CUDA graphs, as in PyTorch): the step count is a device tensor advanced
-    on the device, and lr may be a device tensor (`lr=gpugrad.tensor(1e-3, device="cuda")`),
-    which schedulers set in place, so a captured step follows both without a recapture."""
+    on the device, and lr may be a device tensor (`lr=gpugrad.tensor(1e-3, device="cuda")`), which
+    schedulers set in place, so a captured step follows both without a recapture (β1 may be a
+    device tensor too, written by the caller)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
                  maximize=False, decoupled_weight_decay=False, capturable=False):

@@ -115,8 +115,11 @@ def graph(cuda_graph, pool=None, stream=None, capture_error_mode="global"):
         raise TypeError(f"graph: expected a gpugrad.cuda.CUDAGraph, got {type(cuda_graph).__name__}")
     from .. import algorithms
     cuda_graph.capture_begin(pool)
+    # On a GPU, routes through cuBLAS can't be captured; the simulated device records NumPy's
+    # matmul like any op, so it keeps the (much faster under the emulator) default routes.
+    routes = {} if simulated() else algorithms.CAPTURABLE
     try:
-        with algorithms.use_route(**algorithms.CAPTURABLE):
+        with algorithms.use_route(**routes):
             yield cuda_graph
     except BaseException:
         cuda_graph._abort()
