@@ -92,25 +92,30 @@ class GraphedSteps:
             for g, (lr, betas) in zip(self.opt.param_groups, saved):
                 g["lr"], g["betas"] = lr, betas
 
-    def epoch(self, sched, stop):
-        """Train one epoch; returns (loss sum, samples seen), read from the device once."""
+    def epoch(self, sched, stop, skip=0):
+        """Train the epoch's steps from `skip` on; returns (loss sum, samples seen, steps done),
+        read from the device once, and whether `stop()` ended it early. A resumed epoch draws a
+        new order (the device generator is not checkpointed)."""
         xp = self.backend.xp
         keys = counter_rng.uniform(self.backend, (len(self.y),), np.float32)
         self.perm[...] = xp.argsort(keys)
-        self.cursor[...] = 0
+        self.cursor[...] = skip * self.batch
         self.loss_sum[...] = 0
-        for i in range(self.steps):
+        done, stopped = skip, False
+        for _ in range(skip, self.steps):
             if stop():
-                return None
+                stopped = True
+                break
             self._set_schedule()
-            if self.graph is None and i == 0:
+            if self.graph is None:
                 self._step()  # an eager warm-up step (PyTorch's pattern), then the capture
                 self._capture()
             else:
                 self.graph.replay()
             sched.step()
-        seen = self.steps * self.batch
-        return float(Tensor._make(self.loss_sum, self.lr[0].device).item()), seen
+            done += 1
+        loss = float(Tensor._make(self.loss_sum, self.lr[0].device).item())
+        return loss, (done - skip) * self.batch, done, stopped
 
     def _set_schedule(self):
         for g, lr, beta1 in zip(self.opt.param_groups, self.lr, self.beta1):

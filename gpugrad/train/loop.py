@@ -144,10 +144,12 @@ class Run:
             self.train_loader.sampler.set_epoch(epoch)
         self.model.train()
         if self.graphed is not None:
-            result = self.graphed.epoch(self.sched, lambda: parallel.any_rank(bool(self.stop.received)))
-            if result is None:
+            loss_sum, seen, p["step"], stopped = self.graphed.epoch(
+                self.sched, lambda: parallel.any_rank(bool(self.stop.received)), skip)
+            p["loss_sum"] += loss_sum
+            p["seen"] += seen
+            if stopped:
                 raise _Stop
-            p["loss_sum"], p["seen"], p["step"] = result[0], result[1], self.graphed.steps
         else:
             self._eager_steps(p, epoch, epochs, skip)
         self._end_epoch(p, epoch, epochs, start)

@@ -65,3 +65,23 @@ def test_no_graph_and_sgd_run_eagerly(tmp_path, capsys):
     assert "no CUDA graph" not in capsys.readouterr().out
     _run(tmp_path, "sgd", "--optimizer", "sgd")
     assert "each step runs eagerly (no CUDA graph): --optimizer sgd" in capsys.readouterr().out
+
+
+def test_ctrl_c_stops_a_graphed_run_between_replays_and_resume_finishes_it(tmp_path, monkeypatch):
+    import signal
+
+    import gpugrad
+    real_replay, calls = graphed.cuda.CUDAGraph.replay, []
+
+    def interrupting(self):
+        calls.append(1)
+        real_replay(self)
+        if len(calls) == 3:  # during epoch 2's first replayed step
+            signal.raise_signal(signal.SIGINT)
+    monkeypatch.setattr(graphed.cuda.CUDAGraph, "replay", interrupting)
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 130
+    monkeypatch.undo()
+    assert gpugrad.load(str(out / "checkpoint.npz"))["step"] == 1  # epoch 2 stopped after its first step
+    assert main(["train", "--resume", str(out / "checkpoint.npz")]) == 0
+    assert [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["epochs"]] == [1, 2]
