@@ -6,7 +6,7 @@ plain SGD) captured once and replayed per batch, in gpugrad (gpugrad.cuda.graph)
 import numpy as np
 
 from .row import Row, rotate, sets_for
-from .train_rows import CLASSES, LR, MODELS, _check_loss, forward, init
+from .train_rows import CLASSES, LR, MODELS, _check_loss, init, sgd_step
 
 WARMUP = 3  # eager steps before the capture, as PyTorch's docs do
 
@@ -45,12 +45,7 @@ def _graphed(F, no_grad, tensor, graph_api, model, params, stats, batches):
     static_x, static_y = tensor(batches[0][0]), tensor(batches[0][1])
 
     def step():
-        loss = F.cross_entropy(forward(F, model, p, s, static_x), static_y)
-        loss.backward()
-        with no_grad():
-            for t in p.values():
-                t.sub_(t.grad, alpha=LR)
-        return loss
+        return sgd_step(F, no_grad, model, p, s, static_x, static_y)
     def eager():
         for t in p.values():
             t.grad = None
