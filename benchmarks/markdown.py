@@ -133,8 +133,9 @@ def _table(rows):
     flops = any(r["flops"] for r in rows)
     roof = any(fraction(r, "gpugrad") for r in rows)
     peak = any("peak_mib" in r["impls"].get("gpugrad", {}) for r in rows)
+    samples = not e2e and any(r.get("samples") for r in rows)
     head += ([f"{i} samples/s" for i in ["gpugrad"] + peers] if e2e
-             else ["GFLOP/s", "GB/s"] if flops else ["GB/s"])
+             else ["GFLOP/s", "GB/s"] if flops else ["GB/s"]) + (["samples/s"] if samples else [])
     head += (["roofline"] if roof else []) + (["peak MiB"] if peak else []) + ["check"]
     table = []
     for r in rows:
@@ -146,6 +147,7 @@ def _table(rows):
         else:
             cells += [_f(ours.get("gflops"), 1)] if flops else []
             cells.append(_f(ours.get("gbps"), 1))
+            cells += [_f(ours.get("samples_per_s"), 0)] if samples else []
         if roof:
             frac = fraction(r, "gpugrad")
             cells.append(_pct(frac) if frac else "n/a")

@@ -15,16 +15,21 @@ F32, I64 = 4, 8          # bytes per element
 class Row:
     """One benchmark row. `prepare(device)` returns ({impl: zero-argument call, or a string
     saying why that impl is unavailable}, check(outputs) -> dict) for that device; the impls
-    are "gpugrad" and its peers "torch" and "numpy"."""
+    are "gpugrad" and its peers "torch" and "numpy".
+
+    A row timed in other processes (which leave no call to time here) has `measure(device,
+    settings)` instead: it returns {impl: record}, each made by `timing.summary` from the
+    repetitions it timed or saying {"status": "skipped", "error": why}; it has no check."""
     kernel: str
     label: str
-    prepare: Callable
+    prepare: Callable | None = None
     params: dict = field(default_factory=dict)
     nbytes: int | None = None   # bytes the op must move, for GB/s
     flops: int | None = None    # multiply-adds x 2, for GFLOP/s
     api: str = "kernel"         # how gpugrad is called: "kernel" or "Tensor API"
     samples: int | None = None  # samples per call, for samples/s
     track_memory: bool = False  # also record the host-memory peak of one gpugrad call
+    measure: Callable | None = None  # used instead of prepare, see above
 
     @property
     def id(self):

@@ -1,5 +1,6 @@
 """Runs one row on one device: every implementation's first call, then all of them timed in
-turns, the correctness check, the host-memory peak where asked, rates and ratios."""
+turns, the correctness check, the host-memory peak where asked, rates and ratios (or, for a row
+timed in other processes, its own measurement, then rates)."""
 import time
 import tracemalloc
 from dataclasses import dataclass
@@ -31,21 +32,10 @@ def run_row(group, row, dev, settings):
         rec["impls"] = {"gpugrad": {"status": "skipped", "error": "time budget spent"}}
         return rec
     try:
-        calls, check = row.prepare(dev)
-        timed, outs = {}, {}
-        for impl, call in calls.items():
-            if isinstance(call, str):
-                rec["impls"][impl] = {"status": "unavailable", "error": call}
-                continue
-            rec["impls"][impl], outs[impl] = _first_call(call, dev)
-            if outs[impl] is not None:
-                timed[impl] = (call, dev.torch_clock() if impl == "torch" else dev.clock())
-        for impl, stats in measure(timed, reps=settings.reps, warmup=settings.warmup,
-                                   budget=settings.budget).items():
-            rec["impls"][impl].update(stats)
-        if row.track_memory and dev.name == "cpu" and "gpugrad" in timed:
-            rec["impls"]["gpugrad"]["peak_mib"] = host_peak_mib(timed["gpugrad"][0])
-        rec["check"] = check(outs)
+        if row.measure is not None:  # timed in other processes
+            rec["impls"] = row.measure(dev, settings)
+        else:
+            _time_here(rec, row, dev, settings)
     except Exception as exc:
         rec["error"] = error_text(exc)
         rec["traceback"] = error_tail(exc)
@@ -53,6 +43,25 @@ def run_row(group, row, dev, settings):
         dev.free()
     add_rates(rec, settings)
     return rec
+
+
+def _time_here(rec, row, dev, settings):
+    """The row's calls in this process: first calls, then all timed in turns, then the check."""
+    calls, check = row.prepare(dev)
+    timed, outs = {}, {}
+    for impl, call in calls.items():
+        if isinstance(call, str):
+            rec["impls"][impl] = {"status": "unavailable", "error": call}
+            continue
+        rec["impls"][impl], outs[impl] = _first_call(call, dev)
+        if outs[impl] is not None:
+            timed[impl] = (call, dev.torch_clock() if impl == "torch" else dev.clock())
+    for impl, stats in measure(timed, reps=settings.reps, warmup=settings.warmup,
+                               budget=settings.budget).items():
+        rec["impls"][impl].update(stats)
+    if row.track_memory and dev.name == "cpu" and "gpugrad" in timed:
+        rec["impls"]["gpugrad"]["peak_mib"] = host_peak_mib(timed["gpugrad"][0])
+    rec["check"] = check(outs)
 
 
 def _first_call(call, dev):

@@ -7,14 +7,14 @@ whose builder returns them.
 from dataclasses import dataclass
 from typing import Callable
 
-from . import graph_rows, kernel_rows, train_rows
+from . import distributed, graph_rows, kernel_rows, train_rows
 
 
 @dataclass
 class Group:
     title: str
     build: Callable
-    section: str = "kernels"  # "kernels" (rates, roofline) or "e2e" (samples/s)
+    section: str = "kernels"  # "kernels" (rates, roofline), "e2e" (samples/s) or "distributed"
 
 
 GROUPS = {
@@ -25,6 +25,8 @@ GROUPS = {
     "xent": Group("Softmax cross-entropy", kernel_rows.xent_rows),
     "train": Group("Training step (forward + backward + SGD)", train_rows.train_rows, "e2e"),
     "train_graph": Group("Training step as one CUDA graph", graph_rows.graph_rows, "e2e"),
+    "distributed": Group("Distributed, in mpiexec jobs (all_reduce GB/s = message bytes / time)",
+                         distributed.distributed_rows, "distributed"),
 }
 
 

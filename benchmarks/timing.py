@@ -82,8 +82,12 @@ def measure(calls, *, reps, warmup, budget):
         if budget.spent():
             break
     for name in live:
-        got = times[name]
-        records[name] = {"status": "ok", "median_ms": statistics.median(got), "min_ms": min(got),
-                         "max_ms": max(got), "reps": len(got), "truncated": len(got) < reps,
-                         "warmup_ms": warm[name], "reps_ms": got}
+        records[name] = {**summary(times[name], reps), "warmup_ms": warm[name]}
     return records
+
+
+def summary(times_ms, reps):
+    """One implementation's record from its timed repetitions in ms, of the `reps` asked for."""
+    return {"status": "ok", "median_ms": statistics.median(times_ms), "min_ms": min(times_ms),
+            "max_ms": max(times_ms), "reps": len(times_ms), "truncated": len(times_ms) < reps,
+            "reps_ms": times_ms}

@@ -52,6 +52,9 @@ def _parser():
     t.add_argument("--dist-backend", choices=["mpi", "nccl"], help="default: nccl on GPUs, mpi on CPUs")
     t.add_argument("--no-graph", dest="graph", action="store_false", default=None,
                    help="on cuda, run each step eagerly instead of replaying one captured CUDA graph")
+    t.add_argument("--profile", type=int, nargs="?", const=20, metavar="STEPS",
+                   help="profile STEPS training steps (default 20) of this recipe, print where the time "
+                        "goes and exit without training")
     t.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # tests: N samples per split
     e = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
     e.add_argument("checkpoint")
@@ -133,9 +136,15 @@ def _settings(args):
 
 
 def _train(args):
-    from .train import Run, parallel
+    from .train import Run, SetupError, parallel
     from .train.outdir import claim
     settings = _settings(args)
+    if args.profile is not None:  # measures a few steps; writes nothing, so claims no --out
+        from .train.profile import profile_steps
+        if args.profile < 1:
+            raise SetupError(f"--profile must be at least 1, got {args.profile}")
+        print(profile_steps(Run(settings, resume=args.resume), args.profile))
+        return 0
     main = parallel.start(settings) == 0
     with claim(settings["out"]) if main else contextlib.nullcontext():  # rank 0 alone writes --out
         if main:

@@ -16,23 +16,41 @@ DTYPES = ("float", "double")  # what a templated kernel ("name<T>") is instantia
 class KernelSpec:
     name: str        # the function on ctx.kernels: an interface function or a route
     cuda: dict       # .cu file in kernels/ -> the __global__ kernels it launches from there
-                     # ("k<T>": templated, instantiated for DTYPES; "k": one plain kernel)
+                     # ("k<T>": templated, instantiated for DTYPES; "k": one plain kernel;
+                     # empty only for a "cublas" route, which launches no kernel of ours)
     cpu: str | None  # "module.function" in gpugrad.backends.cpu; None for a CUDA-only route
     reference: str   # plain float64 version in gpugrad.backends.cpu.reference
     bench: str       # its row builder in benchmarks/ ("module.function")
 
 
+# Our GEMM and implicit-GEMM convolutions (tiles in gemm_tile.cuh) are the default routes on
+# CUDA; their *_tf32 kernels run float32 on TF32 tensor cores, only when
+# gpugrad.backends.cuda.allow_tf32 is set.
+_CONV_FWD = {"conv_igemm.cu": ("conv_fwd_igemm<T>", "conv_fwd_igemm_tf32")}
+_CONV_WGRAD = {"conv_igemm.cu": ("conv_wgrad_igemm<T>", "conv_wgrad_igemm_tf32")}
+_CONV_DGRAD = {"conv_igemm.cu": ("conv_dgrad_igemm<T>", "conv_dgrad_igemm_tf32")}
+
 KERNELS = (
-    KernelSpec("conv2d_forward", {"im2col.cu": ("im2col_rows<T>",)},
+    KernelSpec("conv2d_forward", _CONV_FWD,
                "conv.conv2d_forward", "conv2d_ref", "kernel_rows.conv_row"),
-    KernelSpec("conv_wgrad", {"im2col.cu": ("im2col_rows<T>",)},
+    KernelSpec("conv2d_forward_cublas", {"im2col.cu": ("im2col_rows<T>",)},
+               None, "conv2d_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv_wgrad", _CONV_WGRAD,
                "conv.conv_wgrad", "conv_wgrad_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv_wgrad_cublas", {"im2col.cu": ("im2col_rows<T>",)},
+               None, "conv_wgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_wgrad_direct", {"conv_wgrad.cu": ("conv_wgrad<T>",)},
                None, "conv_wgrad_ref", "kernel_rows.conv_row"),
-    KernelSpec("conv_dgrad", {"col2im.cu": ("col2im<T>",)},
+    KernelSpec("conv_dgrad", _CONV_DGRAD,
                "conv.conv_dgrad", "conv_dgrad_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv_dgrad_cublas", {"col2im.cu": ("col2im<T>",)},
+               None, "conv_dgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_dgrad_direct", {"conv_dgrad.cu": ("conv_dgrad<T>",)},
                None, "conv_dgrad_ref", "kernel_rows.conv_row"),
+    KernelSpec("matmul", {"gemm.cu": ("gemm<T>", "gemm_tf32")},
+               "kernels.matmul", "matmul_ref", "kernel_rows.matmul_row"),
+    KernelSpec("matmul_cublas", {},  # cuBLAS itself: no kernel of ours
+               None, "matmul_ref", "kernel_rows.matmul_row"),
     KernelSpec("gelu_fwd", {"gelu.cu": ("gelu_fwd<T>", "gelu_fwd_f4")},
                "gelu.gelu_fwd", "gelu_fwd_ref", "kernel_rows.gelu_row"),
     KernelSpec("gelu_bwd", {"gelu.cu": ("gelu_bwd<T>", "gelu_bwd_f4")},

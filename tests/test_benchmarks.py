@@ -1,7 +1,8 @@
 """`python -m benchmarks` on the CPU: a quick run writes well-formed results with checked rows,
-a roofline and the targets; --compare flags a planted regression; the budget, --only, the GPU
-tests, bad flags and a missing GPU are reported; the committed results still render; and
-`gpugrad bench` runs from the installed layout setup.py declares."""
+a roofline and the targets; the distributed rows are timed in mpiexec jobs or skipped saying
+why; --compare flags a planted regression; the budget, --only, the GPU tests, bad flags and a
+missing GPU are reported; the committed results still render; and `gpugrad bench` runs from the
+installed layout setup.py declares."""
 import argparse
 import ast
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks import distributed
 from benchmarks.cli import _plan
 from benchmarks.devices import Cpu
 from benchmarks.kernel_rows import CONV_KERNELS, ISSUE_CONV_SHAPES, gelu_row
@@ -22,13 +24,16 @@ from benchmarks.markdown import render
 from benchmarks.plots import write_plots
 from benchmarks.pytests import run_gpu_tests
 from benchmarks.run import Settings, run_row
-from benchmarks.suite import plan
+from benchmarks.suite import GROUPS, plan
 from benchmarks.targets import evaluate_targets, judged
 from benchmarks.timing import Budget, WallClock, measure
+
+from .distributed.launch import mpiexec
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = "conv2d_forward/2x1x7x7,conv_fwd_bwd/2x4x6x6,gelu_bwd/2^10 tanh,matmul/64^3,maxpool,xent,lenet5"
 NO_SIM = {"GPUGRAD_CUDA_SIM": "0"}  # conftest simulates cuda; these runs must see the real state
+IN_PROCESS = ",".join(g for g in GROUPS if g != "distributed")  # the groups timed in this process
 
 
 def bench(*args, env=None, cwd=REPO, timeout=120):
@@ -51,8 +56,8 @@ def quick(out, *extra):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Every row of the suite, tiny sizes, with the roofline and the targets."""
-    return quick(tmp_path_factory.mktemp("quick"), "--roofline", "--targets")
+    """Every row timed in this process, tiny sizes, with the roofline and the targets."""
+    return quick(tmp_path_factory.mktemp("quick"), "--only", IN_PROCESS, "--roofline", "--targets")
 
 
 def has_gpu():
@@ -68,7 +73,7 @@ def test_quick_cpu_run_writes_checked_rows(run):
     assert data["schema"] == "gpugrad.benchmarks/1"
     assert data["status"] == "complete" and data["errors"] == []
     assert data["machine"]["cpu_model"] and data["machine"]["threads"]["numba"] >= 1
-    assert [r["id"] for r in data["rows"]] == [row.id for _, row in plan("cpu", quick=True)]
+    assert [r["id"] for r in data["rows"]] == [row.id for g, row in plan("cpu", quick=True) if g != "distributed"]
     assert {r["kernel"] for r in data["rows"]} >= {
         "conv2d_forward", "conv_wgrad", "conv_dgrad", "conv_fwd_bwd", "gelu_fwd", "gelu_bwd",
         "matmul", "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd",
@@ -191,6 +196,52 @@ def test_simulated_cuda_is_refused(tmp_path):
     proc = bench("--device", "cuda", "--out", str(tmp_path), env={"GPUGRAD_CUDA_SIM": "1"})
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not a benchmark device" in proc.stderr
+
+
+@pytest.mark.slow
+def test_distributed_rows_are_timed_in_mpiexec_jobs(tmp_path):
+    mpiexec()  # skips (or fails under CI) without MPI
+    data, md, _ = quick(tmp_path, "--only", "distributed")
+    rows = data["rows"]
+    assert data["status"] == "complete" and data["errors"] == []
+    assert [r["id"] for r in rows] == [row.id for g, row in plan("cpu", quick=True) if g == "distributed"]
+    assert [r["kernel"] for r in rows] == ["all_reduce"] * 2 + ["dp_step"] * 4
+    for row in rows:
+        ours = row["impls"]["gpugrad"]
+        assert row["section"] == "distributed" and ours["status"] == "ok", row
+        assert len(ours["reps_ms"]) == 3 and ours["min_ms"] <= ours["median_ms"] <= ours["max_ms"] > 0
+        if row["kernel"] == "all_reduce":
+            assert ours["gbps"] == pytest.approx(4 * row["params"]["elements"] / ours["median_ms"] / 1e6)
+        else:
+            assert ours["samples_per_s"] == pytest.approx(8 / ours["median_ms"] * 1e3)
+    assert [(r["params"]["ranks"], r["params"]["one_thread"]) for r in rows[2:]] == [
+        (1, False), (1, True), (2, True), (2, False)]
+    assert "## CPU: Distributed" in md and "| gpugrad ms | GB/s | samples/s |" in md
+    assert "| dp_step LeNet-5 global batch 8, 2 ranks, 1 thread each | Tensor API |" in md
+
+
+def test_distributed_rows_skip_on_cuda_and_without_mpi(monkeypatch):
+    class Device:
+        name = "cuda"
+
+        def free(self):
+            pass
+
+    def records(device):
+        dev, settings = Device(), Settings(reps=1, warmup=0, budget=Budget(60))
+        dev.name = device
+        return [run_row("distributed", row, dev, settings) for row in distributed.distributed_rows(device, True)]
+
+    on_cuda = records("cuda")
+    assert len(on_cuda) == 6 and all(r["impls"] == {"gpugrad": {
+        "status": "skipped", "error": "CPU only (the mpi backend on CPU tensors), not run on cuda"}} for r in on_cuda)
+    monkeypatch.setattr(distributed, "_launcher", lambda: None)
+    without = records("cpu")
+    assert {r["impls"]["gpugrad"]["error"] for r in without} == {
+        'mpiexec not installed (pip install "gpugrad[distributed]")'}
+    md = render({"started_utc": "2026-01-01", "command": "test", "status": "complete",
+                 "devices": {"cpu": {"status": "ok"}}, "rows": without})
+    assert '- cpu `all_reduce/2^4 float32, 2 ranks`: gpugrad: mpiexec not installed' in md
 
 
 def test_implementations_take_turns_and_a_failing_one_is_recorded():
@@ -317,18 +368,22 @@ def _installed_layout(root):
 
 
 @pytest.mark.slow
-def test_gpugrad_bench_runs_installed(tmp_path):
+@pytest.mark.parametrize("row", ["gelu_fwd/2^10 none", "all_reduce/2^4 float32"])
+def test_gpugrad_bench_runs_installed(tmp_path, row):
+    if row.startswith("all_reduce"):
+        mpiexec()  # its ranks start `python -m gpugrad.benchmarks.distributed`
     _installed_layout(tmp_path / "site")
     code = ("import sys, gpugrad.benchmarks as b; print(b.__file__); from gpugrad.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"), **NO_SIM)
-    args = ["bench", "--quick", "--device", "cpu", "--only", "gelu_fwd/2^10 none", "--out", "r"]
+    args = ["bench", "--quick", "--device", "cpu", "--only", row, "--out", "r"]
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith(str(tmp_path / "site" / "gpugrad" / "benchmarks"))
     data, _ = load(tmp_path / "r")
     assert data["command"].startswith("gpugrad bench") and data["status"] == "complete"
+    assert [r["impls"]["gpugrad"]["status"] for r in data["rows"]] == ["ok"]
     bad = subprocess.run([sys.executable, "-c", code, "bench", "--reps", "0"], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr == "gpugrad bench: error: --reps must be at least 1, got 0\n"

@@ -92,6 +92,22 @@ def test_batch_norm(shape, rng):
     assert gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), (x, w, b))
 
 
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)])
+def test_batch_norm_training_is_twice_differentiable(affine, rng):
+    """Training batch norm is one fused Function; create_graph differentiates its composed form."""
+    x = rand_tensor(rng, (3, 2, 4, 2))
+    params = [rand_tensor(rng, (2,)) if on else None for on in affine]
+    inputs = (x, *[p for p in params if p is not None])
+
+    def fn(x, *affine_args):
+        it = iter(affine_args)
+        w, b = (next(it) if on else None for on in affine)
+        return F.batch_norm(x, None, None, w, b, training=True) ** 2
+
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
 def test_against_torch(rng):
     torch = pytest.importorskip("torch")
     tf = torch.nn.functional
@@ -139,8 +155,10 @@ def test_conv_dtype_errors():
         F.max_pool2d(gpugrad.randn(1, 1, 2, 2), 3)
 
 
-ROUTE_SETS = [dict(conv_wgrad="gemm", conv_dgrad="direct"), dict(conv_wgrad="direct", conv_dgrad="gemm"),
-              dict(conv_wgrad="direct", conv_dgrad="direct")]
+ROUTE_SETS = [dict(conv2d_forward="igemm", conv_wgrad="igemm", conv_dgrad="direct"),
+              dict(conv2d_forward="cublas", conv_wgrad="direct", conv_dgrad="igemm"),
+              dict(conv2d_forward="igemm", conv_wgrad="cublas", conv_dgrad="cublas"),
+              dict(conv2d_forward="cublas", conv_wgrad="direct", conv_dgrad="direct")]
 
 
 @pytest.mark.parametrize("forced", ROUTE_SETS)
@@ -150,7 +168,7 @@ def test_conv_routes_on_cuda(forced, rng, monkeypatch):
     from gpugrad.backends import algorithms
     from gpugrad.backends.cuda.kernels import KernelSet
     calls = []
-    for name in ("conv_wgrad", "conv_dgrad"):
+    for name in ("conv2d_forward", "conv_wgrad", "conv_dgrad"):
         for route in algorithms.ROUTES[name]:
             fname = algorithms.function_name(name, route)
             original = getattr(KernelSet, fname)
@@ -167,7 +185,7 @@ def test_conv_routes_on_cuda(forced, rng, monkeypatch):
     assert set(calls) == {algorithms.function_name(n, r) for n, r in forced.items()}
     calls.clear()
     F.conv2d(x, w, **kw).sum().backward()
-    assert set(calls) == {"conv_wgrad", "conv_dgrad"}  # the defaults again outside the block
+    assert set(calls) == {"conv2d_forward", "conv_wgrad", "conv_dgrad"}  # the defaults again outside the block
 
 
 def test_use_route_rejects_unknown_routes():

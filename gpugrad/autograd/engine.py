@@ -8,6 +8,7 @@ Saved tensors are freed as each node is done unless retain_graph.
 """
 import weakref
 
+from .. import profiler
 from .fit import fit
 from .function import Node
 from .graph import run_grad_hooks, run_post_accumulate_hooks
@@ -71,7 +72,10 @@ def _visit(node, g, retain_graph, create_graph, captured, capture_nodes, buffers
     if node.released:
         node.saved_tensors  # raises the "backward through the graph a second time" error
     node.backend.activate()  # arrays the backward allocates go to the node's device
-    out = node.fn.backward(node, g)
+    if profiler._session is None:
+        out = node.fn.backward(node, g)
+    else:
+        out = profiler.record("op", node.name, node.device, node.fn.backward, node, g)
     out = out if isinstance(out, tuple) else (out,)
     if len(out) != len(node.next_edges):
         raise RuntimeError(f"{node.name} returned {len(out)} gradients for {len(node.next_edges)} inputs")

@@ -8,6 +8,7 @@ Gradients may keep a broadcast shape: the engine sums them back to each input's 
 
 The ctx of a call is also its graph node (the output's `grad_fn`).
 """
+from .. import profiler
 from .grad_mode import is_grad_enabled
 
 
@@ -40,7 +41,10 @@ class Function:
         record = cls.differentiable and is_grad_enabled() and any(t.requires_grad for t in inputs)
         ctx = Node(cls, dev, tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs))
         arrays = tuple(t._data for t in inputs)
-        result = cls.forward(ctx, *arrays, **params)
+        if profiler._session is None:
+            result = cls.forward(ctx, *arrays, **params)
+        else:
+            result = profiler.record("op", cls.__name__, dev, cls.forward, ctx, *arrays, **params)
         out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
         if any(not any(e is m for m in ctx._non_differentiable) for e in extras):
             raise RuntimeError(f"{cls.__name__}.forward returned {len(result)} outputs: declare each one "

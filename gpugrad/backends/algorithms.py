@@ -8,16 +8,21 @@ which calls the route `choose` picks (the idea of Chainer's `should_use_cudnn`, 
 
 Routes today, on CUDA (the CPU backend has the default route only):
 
-- conv_wgrad "gemm" (default): im2col_rows + one cuBLAS GEMM per group, in batch chunks.
-  "direct": kernels/conv_wgrad.cu, one block per weight element reducing over batch and
-  positions (adamtiger/autograd's dilated weight-gradient convolution as written); it needs no
-  column buffer.
-- conv_dgrad "gemm" (default): one cuBLAS GEMM per group, then the col2im gather.
-  "direct": kernels/conv_dgrad.cu, the transposed convolution as one gather kernel; no column
-  buffer either.
+- default: our own kernels. matmul is kernels/gemm.cu, a tiled GEMM (xp.matmul for dtypes it
+  lacks, such as integers); conv2d_forward, conv_wgrad and conv_dgrad are the implicit GEMMs of
+  kernels/conv_igemm.cu, which gather the convolution's taps inside their tile loads.
+- "cublas": matmul by cuBLAS (xp.matmul); the convolutions as im2col_rows + one cuBLAS GEMM
+  per group in batch chunks (the gradient of the input then col2im).
+- "direct" (conv_wgrad, conv_dgrad): kernels/conv_wgrad.cu, one block per weight element
+  reducing over batch and positions (adamtiger/autograd's dilated weight-gradient convolution
+  as written), and kernels/conv_dgrad.cu, the transposed convolution as one gather kernel.
 
-GEMM is the default because it is much faster: on an H200 the weight gradient of
-128x64x16x16 -> 128 channels took 0.364 ms by GEMM and 12.6 ms direct
+Our kernels are the default because they make no library call: CuPy cannot record cuBLAS
+while a stream is captured, so only they let a CUDA graph capture a whole training step.
+`gpugrad.backends.cuda.use_cublas = True` selects the "cublas" routes instead; once measured,
+the shapes where cuBLAS wins can be chosen here per problem. "direct" is not the default
+because it is much slower than a GEMM: on an H200 the weight gradient of 128x64x16x16 -> 128
+channels took 0.364 ms by im2col + cuBLAS GEMM and 12.6 ms direct
 (benchmarks/results/nvidia-h200-2026-11-23-run2/README.md).
 
 To add a route: give the backend's kernels a function `<function>_<route>` with the
@@ -26,10 +31,14 @@ in `choose` when it wins (on which problem sizes, and why).
 """
 import contextlib
 
+from . import cuda  # the use_cublas flag (no CuPy)
+
 # function -> its routes, the default first
 ROUTES = {
-    "conv_wgrad": ("gemm", "direct"),
-    "conv_dgrad": ("gemm", "direct"),
+    "conv2d_forward": ("igemm", "cublas"),
+    "conv_wgrad": ("igemm", "cublas", "direct"),
+    "conv_dgrad": ("igemm", "cublas", "direct"),
+    "matmul": ("gemm", "cublas"),
 }
 _forced = {}  # function -> route, set by use_route
 
@@ -49,9 +58,13 @@ def routes(kernels, name):
 
 
 def choose(kernels, name, *args):
-    """The route `run(kernels, name, *args)` takes: the one forced by use_route where this
+    """The route `run(kernels, name, *args)` takes: "cublas" where this backend has it and
+    gpugrad.backends.cuda.use_cublas is set, else the one forced by use_route where this
     backend has it, else the default (see the module docstring for why). A rule that depends
     on the problem (e.g. the column buffer's size, from args) belongs here."""
+    if "cublas" in ROUTES[name] and hasattr(kernels, function_name(name, "cublas")):
+        if cuda.use_cublas:
+            return "cublas"
     forced = _forced.get(name)
     if forced is not None and hasattr(kernels, function_name(name, forced)):
         return forced

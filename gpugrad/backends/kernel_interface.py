@@ -33,6 +33,10 @@ class Kernels(Protocol):
                    dilation: Pair, groups: int) -> Array:
         """dL/dx of shape x_shape given gy = dL/dy and w: the transposed convolution."""
 
+    def matmul(self, a: Array, b: Array) -> Array:
+        """a @ b for operands of at least 2 dims, batch dims broadcast as in NumPy (the op layer
+        promotes 1-D operands); float32 or float64, and any other dtype NumPy multiplies."""
+
     def gelu_fwd(self, x: Array, approximate: str) -> Array:
         """GELU(x), `approximate` "none" (erf) or "tanh" as in PyTorch."""
 

@@ -1,5 +1,88 @@
-"""batch_norm: training statistics (and running-stat updates) or eval with running stats."""
-from ..autograd.grad_mode import no_grad
+"""batch_norm: training statistics (and running-stat updates) or eval with running stats.
+
+Training runs as one Function with the closed-form gradient, in a few whole-array passes; the
+same normalisation composed of Tensor ops recorded about fifteen nodes, whose backward took
+most of a small CNN's step. A second derivative (create_graph) differentiates that composed
+form again, so batch norm stays twice differentiable.
+"""
+from ..autograd import Function
+from ..autograd.functional import grad as autograd_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+
+
+class BatchNormTrain(Function):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias with the batch's statistics; extras are
+    the per-channel mean and biased variance (for the running statistics)."""
+
+    @staticmethod
+    def forward(ctx, x, *affine, has_weight, eps):
+        xp = ctx.xp
+        dims = (0,) + tuple(range(2, x.ndim))
+        mean = x.mean(dims, keepdims=True)
+        xhat = x - mean
+        var = xp.mean(xhat * xhat, dims, keepdims=True)
+        invstd = 1 / xp.sqrt(var + eps)
+        xhat *= invstd
+        weight = affine[0] if has_weight else None
+        bias = affine[-1] if len(affine) > has_weight else None
+        y = xhat * weight.reshape(mean.shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(mean.shape)
+        ctx.save_for_backward(x, xhat, invstd, *affine)
+        ctx.dims, ctx.has_weight, ctx.eps = dims, has_weight, eps
+        mean, var = mean.reshape(-1), var.reshape(-1)
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var
+
+    @staticmethod
+    def backward(ctx, g):
+        x, xhat, invstd, *affine = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: the composed form, differentiable again
+            return _composed_vjp(ctx, x, affine, g)
+        xp, dims, xhat, invstd, g = ctx.xp, ctx.dims, xhat._data, invstd._data, g._data
+        m = x.numel() // x.shape[1]
+        gb = g.sum(dims, keepdims=True)
+        gw = xp.sum(g * xhat, dims, keepdims=True)
+        scale = invstd * affine[0]._data.reshape(gb.shape) if ctx.has_weight else invstd
+        out = []
+        if ctx.needs_input_grad[0]:
+            gx = xhat * (gw / m)
+            gx += gb / m
+            gx = (g - gx) * scale
+            out.append(gx)
+        else:
+            out.append(None)
+        if ctx.has_weight:
+            out.append(gw.reshape(-1) if ctx.needs_input_grad[1] else None)
+        if len(affine) > ctx.has_weight:
+            out.append(gb.reshape(-1) if ctx.needs_input_grad[-1] else None)
+        return tuple(out)
+
+
+def _composed_vjp(ctx, x, affine, g):
+    weight = affine[0] if ctx.has_weight else None
+    bias = affine[-1] if len(affine) > ctx.has_weight else None
+    inputs = [x, *affine]
+    wanted = [t for t, need in zip(inputs, ctx.needs_input_grad) if need]
+    with enable_grad():
+        y = _normalise(x, x.mean(ctx.dims, keepdim=True), None, weight, bias, ctx.dims, ctx.eps)
+    grads = iter(autograd_grad(y, wanted, g, create_graph=True, allow_unused=True))
+    return tuple(next(grads) if need else None for need in ctx.needs_input_grad)
+
+
+def _normalise(input, mean, var, weight, bias, dims, eps):
+    """The composed form: (input - mean) / sqrt(var + eps) * weight + bias; var None: the
+    biased variance of the batch."""
+    shape = mean.shape
+    centered = input - mean
+    if var is None:
+        var = (centered * centered).mean(dims, keepdim=True)
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -21,28 +104,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     dims = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
     count = input.numel() // c if c else 0
-    if training and count == 0:
-        out = input  # an empty batch: nothing to normalise, the running statistics stay (as PyTorch)
-    elif training:
+    if training and count == 0:  # an empty batch: nothing to normalise, the running statistics stay (as PyTorch)
+        zero = input.detach().sum(dims, keepdim=True)
+        return _normalise(input, zero, zero + 1, weight, bias, dims, eps)
+    if training:
         if count == 1:
             raise ValueError(f"batch_norm: training needs more than 1 value per channel, got input {input.shape}")
-        mean = input.mean(dims, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(dims, keepdim=True)
+        affine = [t for t in (weight, bias) if t is not None]
+        out, mean, var = BatchNormTrain.apply(input, *affine, has_weight=weight is not None, eps=eps)
         if running_mean is not None:
             with no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.reshape(c).detach() * momentum)
-                running_var.mul_(1 - momentum).add_(var.reshape(c).detach() * (momentum * count / (count - 1)))
-        out = centered / (var + eps).sqrt()
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: eval mode needs running_mean and running_var")
-        out = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+                running_mean.mul_(1 - momentum).add_(mean * momentum)
+                running_var.mul_(1 - momentum).add_(var * (momentum * count / (count - 1)))
+        return out
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: eval mode needs running_mean and running_var")
+    return _normalise(input, running_mean.reshape(shape), running_var.reshape(shape), weight, bias, dims, eps)
 
 
 __all__ = ["batch_norm"]

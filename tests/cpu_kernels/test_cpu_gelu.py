@@ -43,3 +43,19 @@ def test_extremes_and_bad_form():
         np.testing.assert_array_equal(gelu.gelu_fwd(x, form), [-0.0, -0.0, 40.0, 1e300, np.inf, np.nan])  # as PyTorch: -inf * 0
     with pytest.raises(ValueError, match="approximate"):
         gelu.gelu_fwd(x, "erf")
+
+
+@pytest.mark.parametrize("form", ["none", "tanh"])
+def test_float32_kernels_agree_with_float64_at_the_extremes(form):
+    """float32 has its own polynomial erf/exp: past their clamps (|x| > 4 for erf, exp below
+    -87 or above 88) and at inf/NaN it must give what the float64 kernels give. Absolute error
+    up to |x| * 4e-7 in the left tail is float32's own: 1 + erf(x) cancels there."""
+    x = np.array([-1e30, -90, -40, -13, -9, -4.5, -4, -1e-30, 0, 1e-30, 4, 4.5, 9, 13, 40, 90, 1e30,
+                  np.inf, -np.inf, np.nan])
+    gy = np.linspace(0.5, 1.5, x.size)
+    # tanh form's backward at |x| = 1e30: x**3 overflows float32 and gives NaN, as in PyTorch
+    b = np.abs(x) != 1e30 if form == "tanh" else np.ones(x.size, bool)
+    for got, want in ((gelu.gelu_fwd(x.astype(np.float32), form), gelu.gelu_fwd(x, form)),
+                      (gelu.gelu_bwd(x[b].astype(np.float32), gy[b].astype(np.float32), form), gelu.gelu_bwd(x[b], gy[b], form))):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=2e-6)

@@ -229,3 +229,41 @@ def test_modules_are_cached(tmp_path, monkeypatch):
     _module(code, "k")
     _module(code + "\n// changed", "k")
     assert len(list(tmp_path.glob("*.so"))) == 2
+
+
+MMA = """
+#include "gemm_tile.cuh"
+// One m16n8k8 TF32 mma.sync with the PTX ISA's fragment layouts, and cvt.rna.tf32 of x.
+__global__ void mma_once(const float* A, const float* B, float* D, const float* x, unsigned* rounded, int n) {
+    const int lane = threadIdx.x, g = lane / 4, t = lane % 4;
+    const unsigned a[4] = {__float_as_uint(A[g * 8 + t]), __float_as_uint(A[(g + 8) * 8 + t]),
+                           __float_as_uint(A[g * 8 + t + 4]), __float_as_uint(A[(g + 8) * 8 + t + 4])};
+    const unsigned b[2] = {__float_as_uint(B[t * 8 + g]), __float_as_uint(B[(t + 4) * 8 + g])};
+    const int at[4] = {g * 8 + 2 * t, g * 8 + 2 * t + 1, (g + 8) * 8 + 2 * t, (g + 8) * 8 + 2 * t + 1};
+    float d[4] = {D[at[0]], D[at[1]], D[at[2]], D[at[3]]};
+    gg_mma_tf32(d, a, b);
+    __syncwarp();  // every lane has read D before any lane writes it
+    for (int i = 0; i < 4; ++i) D[at[i]] = d[i];
+    for (int i = lane; i < n; i += 32) rounded[i] = gg_to_tf32(x[i]);
+}
+"""
+
+
+def test_tensor_core_mma_and_tf32_rounding(order, rng):
+    """D += A @ B reads only the TF32 bits of A and B (as the hardware does) and accumulates
+    in float; cvt.rna rounds to nearest, ties away from zero, and keeps inf and NaN."""
+    from gpugrad.backends.cpu.reference import tf32_round_ref
+
+    kernel = emu.RawModule(code=MMA, options=kernel_specs.nvrtc_options(),
+                           name_expressions=["mma_once"]).get_function("mma_once")
+    a, b, d = (rng.standard_normal(s).astype(f32) for s in ((16, 8), (8, 8), (16, 8)))
+    ties = np.array([0x3F801000, 0xBF801000, 0x3F803000, 0x3F800FFF], np.uint32).view(f32)
+    x = np.concatenate([rng.standard_normal(60).astype(f32), ties, np.array([np.inf, -np.inf, np.nan], f32)])
+    out, rounded = d.copy(), poisoned(x.size, np.uint32)
+    kernel((1,), (32,), (a, b, out, x, rounded, i32(x.size)))
+    trunc = lambda v: (v.view(np.uint32) & np.uint32(0xFFFFE000)).view(f32).astype(np.float64)
+    np.testing.assert_allclose(out, d + trunc(a) @ trunc(b), rtol=1e-6, atol=1e-6)
+    assert np.abs(out - (d + a.astype(np.float64) @ b)).max() > 1e-5  # the low bits really are dropped
+    np.testing.assert_array_equal(rounded[:-1], tf32_round_ref(x).view(np.uint32)[:-1])
+    assert np.isnan(rounded[-1:].view(f32)).all()
+    assert list(tf32_round_ref(ties).view(np.uint32)) == [0x3F802000, 0xBF802000, 0x3F804000, 0x3F800000]

@@ -50,10 +50,15 @@ def test_every_kernel_function_matches_the_emulator(both, dtype):
     x = rng.standard_normal((3, 4, 13, 11)).astype(dtype)
     w = rng.standard_normal((6, 2, 3, 3)).astype(dtype)
     y = run("conv2d_forward", x, w, groups=2, **GEO)
+    run("conv2d_forward_cublas", x, w, groups=2, **GEO)
+    run("_conv2d_forward_igemm", x, w, groups=2, bias=w[:, 0, 0, 0].copy(), relu=True, **GEO)  # fused epilogue
     gy = rng.standard_normal(y.shape).astype(dtype)
-    for suffix in ("", "_direct"):  # the GEMM routes and the direct kernels
+    for suffix in ("", "_cublas", "_direct"):  # our implicit GEMMs, im2col + cuBLAS, the direct kernels
         run("conv_wgrad" + suffix, x, gy, 3, 3, groups=2, **GEO)
         run("conv_dgrad" + suffix, gy, w, x.shape, groups=2, **GEO)
+    a, b = rng.standard_normal((2, 70, 36)).astype(dtype), rng.standard_normal((36, 65)).astype(dtype)
+    run("matmul", a, b)
+    run("matmul", a.swapaxes(1, 2).copy().swapaxes(1, 2), b[:, 1:].copy())  # transposed; scalar loads
     for approximate in ("none", "tanh"):
         v = rng.standard_normal(1027).astype(dtype)
         run("gelu_fwd", v, approximate)
@@ -75,3 +80,25 @@ def test_every_row_matches_the_emulator(both, spec, dtype):
     want = getattr(ck, spec.name)(*args)
     got = getattr(gk, spec.name)(*[cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args])
     _agree(got, want, dtype)
+
+
+def test_tf32_routes_match_the_emulator(both, monkeypatch):
+    """The tensor-core GEMM and convolutions agree with the emulated mma.sync up to float32
+    accumulation order (the TF32 rounding itself is exact on both)."""
+    import gpugrad.backends.cuda as cuda_flags
+
+    monkeypatch.setattr(cuda_flags, "allow_tf32", True)
+    (gk, ck), rng = both, np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    a, b = rng.standard_normal((70, 96)).astype(np.float32), rng.standard_normal((96, 65)).astype(np.float32)
+    y = ck.conv2d_forward(x, w, groups=2, **GEO)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    pairs = [(gk.matmul(cupy.asarray(a), cupy.asarray(b)), ck.matmul(a, b)),
+             (gk.conv2d_forward(cupy.asarray(x), cupy.asarray(w), groups=2, **GEO), y),
+             (gk.conv_wgrad(cupy.asarray(x), cupy.asarray(gy), 3, 3, groups=2, **GEO),
+              ck.conv_wgrad(x, gy, 3, 3, groups=2, **GEO)),
+             (gk.conv_dgrad(cupy.asarray(gy), cupy.asarray(w), x.shape, groups=2, **GEO),
+              ck.conv_dgrad(gy, w, x.shape, groups=2, **GEO))]
+    for got, want in pairs:
+        np.testing.assert_allclose(cupy.asnumpy(got), want, rtol=1e-4, atol=1e-4)

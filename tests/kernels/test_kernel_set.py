@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+import gpugrad.backends.cuda as cuda_flags
+from gpugrad.backends import algorithms
 from gpugrad.backends.cpu import reference as ref
 from kernel_helpers import tol
 
@@ -45,18 +47,20 @@ def test_conv(kernels, order, rng, case, dtype):
     y = kernels.conv2d_forward(x, w, groups=groups, **geo)
     assert y.dtype == dtype
     np.testing.assert_allclose(y, ref.conv2d_ref(x, w, groups=groups, **geo), **tol(dtype))
+    np.testing.assert_allclose(kernels.conv2d_forward_cublas(x, w, groups=groups, **geo),
+                               ref.conv2d_ref(x, w, groups=groups, **geo), **tol(dtype))
     gy = rng.standard_normal(y.shape).astype(dtype)
     gw_ref = ref.conv_wgrad_ref(x, gy, kh, kw, groups=groups, **geo)
-    np.testing.assert_allclose(kernels.conv_wgrad(x, gy, kh, kw, groups=groups, **geo), gw_ref, **tol(dtype))
-    np.testing.assert_allclose(kernels.conv_wgrad_direct(x, gy, kh, kw, groups=groups, **geo), gw_ref, **tol(dtype))
+    for wgrad in (kernels.conv_wgrad, kernels.conv_wgrad_cublas, kernels.conv_wgrad_direct):
+        np.testing.assert_allclose(wgrad(x, gy, kh, kw, groups=groups, **geo), gw_ref, **tol(dtype))
     gx_ref = ref.conv_dgrad_ref(gy, w, x.shape, groups=groups, **geo)
-    np.testing.assert_allclose(kernels.conv_dgrad(gy, w, x.shape, groups=groups, **geo), gx_ref, **tol(dtype))
-    np.testing.assert_allclose(kernels.conv_dgrad_direct(gy, w, x.shape, groups=groups, **geo), gx_ref, **tol(dtype))
+    for dgrad in (kernels.conv_dgrad, kernels.conv_dgrad_cublas, kernels.conv_dgrad_direct):
+        np.testing.assert_allclose(dgrad(gy, w, x.shape, groups=groups, **geo), gx_ref, **tol(dtype))
 
 
 @pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[4]])
 def test_conv_gemm_route_in_batch_chunks(kernels, monkeypatch, rng, case):
-    """With a column budget of about one image the GEMM routes loop over batch chunks: forward
+    """With a column budget of about one image the im2col + cuBLAS routes loop over batch chunks: forward
     fills each slice of y, wgrad sums the chunks' GEMMs, dgrad folds each chunk into its slice;
     then two chunks of unequal size."""
     dtype = np.float64
@@ -66,25 +70,29 @@ def test_conv_gemm_route_in_batch_chunks(kernels, monkeypatch, rng, case):
     per_image = c * kh * kw * y_ref[0, 0].size * 8
     monkeypatch.setattr(kernels, "COLS_BUDGET", per_image + 7)
     assert len(kernels._batch_chunks(3, c * kh * kw, y_ref[0, 0].size, dtype)) == 3
-    np.testing.assert_allclose(kernels.conv2d_forward(x, w, groups=groups, **geo), y_ref, **tol(dtype))
+    np.testing.assert_allclose(kernels.conv2d_forward_cublas(x, w, groups=groups, **geo), y_ref, **tol(dtype))
     gy = rng.standard_normal(y_ref.shape)
-    np.testing.assert_allclose(kernels.conv_wgrad(x, gy, kh, kw, groups=groups, **geo),
+    np.testing.assert_allclose(kernels.conv_wgrad_cublas(x, gy, kh, kw, groups=groups, **geo),
                                ref.conv_wgrad_ref(x, gy, kh, kw, groups=groups, **geo), **tol(dtype))
-    np.testing.assert_allclose(kernels.conv_dgrad(gy, w, x.shape, groups=groups, **geo),
+    np.testing.assert_allclose(kernels.conv_dgrad_cublas(gy, w, x.shape, groups=groups, **geo),
                                ref.conv_dgrad_ref(gy, w, x.shape, groups=groups, **geo), **tol(dtype))
     monkeypatch.setattr(kernels, "COLS_BUDGET", 2 * per_image)
     assert [b - a for a, b in kernels._batch_chunks(3, c * kh * kw, y_ref[0, 0].size, dtype)] == [2, 1]
-    np.testing.assert_allclose(kernels.conv_wgrad(x, gy, kh, kw, groups=groups, **geo),
+    np.testing.assert_allclose(kernels.conv_wgrad_cublas(x, gy, kh, kw, groups=groups, **geo),
                                ref.conv_wgrad_ref(x, gy, kh, kw, groups=groups, **geo), **tol(dtype))
 
 
-def test_conv_empty_batch(kernels):
+@pytest.mark.parametrize("use_cublas", [False, True])
+def test_conv_empty_batch(kernels, monkeypatch, use_cublas):
+    """Our kernels and (use_cublas) the im2col + cuBLAS routes, as the ops reach them."""
+    monkeypatch.setattr(cuda_flags, "use_cublas", use_cublas)
+    assert algorithms.choose(kernels, "conv_wgrad") == ("cublas" if use_cublas else "igemm")
     x, w = np.zeros((0, 2, 5, 5)), np.ones((4, 1, 3, 3))
-    geo = dict(stride=(1, 1), padding=(1, 1), dilation=(1, 1))
-    assert kernels.conv2d_forward(x, w, groups=2, **geo).shape == (0, 4, 5, 5)
-    np.testing.assert_array_equal(kernels.conv_wgrad(x, np.zeros((0, 4, 5, 5)), 3, 3, groups=2, **geo),
+    geo = ((1, 1), (1, 1), (1, 1), 2)  # stride, padding, dilation, groups
+    assert algorithms.run(kernels, "conv2d_forward", x, w, *geo).shape == (0, 4, 5, 5)
+    np.testing.assert_array_equal(algorithms.run(kernels, "conv_wgrad", x, np.zeros((0, 4, 5, 5)), 3, 3, *geo),
                                   np.zeros((4, 1, 3, 3)))
-    assert kernels.conv_dgrad(np.zeros((0, 4, 5, 5)), w, x.shape, groups=2, **geo).shape == x.shape
+    assert algorithms.run(kernels, "conv_dgrad", np.zeros((0, 4, 5, 5)), w, x.shape, *geo).shape == x.shape
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -22,6 +22,8 @@ from gpugrad.backends.cuda.kernels import KernelSet
 from gpugrad.backends.kernel_interface import FUNCTIONS, Kernels
 from kernel_helpers import tol
 
+GLOBAL = r"__global__\s+(?:__launch_bounds__\([^)]*\)\s+)?void\s+{}\s*\("  # a kernel's definition
+
 ROUTE_FUNCTIONS = {algorithms.function_name(name, route): name
                    for name, routes in algorithms.ROUTES.items() for route in routes}
 
@@ -41,7 +43,7 @@ def _cpu_function(spec):
 
 
 def test_interface_lists_what_the_ops_call():
-    assert set(FUNCTIONS) == {"conv2d_forward", "conv_wgrad", "conv_dgrad", "gelu_fwd", "gelu_bwd",
+    assert set(FUNCTIONS) == {"conv2d_forward", "conv_wgrad", "conv_dgrad", "matmul", "gelu_fwd", "gelu_bwd",
                               "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd"}
 
 
@@ -81,18 +83,18 @@ def test_row_resolves(spec, kernels):
         assert _cpu_function(spec) is getattr(cpu_kernels, spec.name)
     assert callable(getattr(ref, spec.reference))
     assert all(part.isidentifier() for part in spec.bench.split(".")), spec.bench  # tests/test_benchmarks.py resolves it
-    assert spec.cuda, "every kernel function launches at least one kernel of kernels/"
+    assert spec.cuda or spec.name.endswith("_cublas"), "every kernel function but a cuBLAS route launches a kernel of kernels/"
     for filename, names in spec.cuda.items():
         source = (kernel_specs.kernel_dir() / filename).read_text()
         for k in names:
-            assert re.search(rf"__global__\s+void\s+{k.removesuffix('<T>')}\s*\(", source), (filename, k)
+            assert re.search(GLOBAL.format(re.escape(k.removesuffix("<T>"))), source), (filename, k)
 
 
 def test_every_cuda_kernel_has_a_row():
     files = sorted(p.name for p in kernel_specs.kernel_dir().glob("*.cu"))
     assert list(kernel_specs.KERNEL_FILES) == files
     for filename in files:
-        defined = re.findall(r"__global__\s+void\s+(\w+)\s*\(", (kernel_specs.kernel_dir() / filename).read_text())
+        defined = re.findall(GLOBAL.format(r"(\w+)"), (kernel_specs.kernel_dir() / filename).read_text())
         listed = {k.removesuffix("<T>") for spec in kernel_specs.KERNELS for k in spec.cuda.get(filename, ())}
         assert set(defined) == listed, filename
 
@@ -124,12 +126,20 @@ def _geo():
     return CONV["stride"], CONV["padding"], CONV["dilation"], CONV["groups"]
 
 
+def _conv2d_forward(rng, dtype):
+    return _normal(rng, X_SHAPE, dtype), _normal(rng, W_SHAPE, dtype), *_geo()
+
+
 def _conv_wgrad(rng, dtype):
     return (_normal(rng, X_SHAPE, dtype), _gy(rng, dtype), *W_SHAPE[2:], *_geo())
 
 
 def _conv_dgrad(rng, dtype):
     return (_gy(rng, dtype), _normal(rng, W_SHAPE, dtype), X_SHAPE, *_geo())
+
+
+def _matmul(rng, dtype):
+    return _normal(rng, (3, 1, 5, 9), dtype), _normal(rng, (2, 9, 7), dtype)  # batch dims broadcast
 
 
 POOL = ((3, 2), (2, 1), (1, 1), (1, 2), True)
@@ -159,11 +169,16 @@ def _softmax_xent_bwd(rng, dtype):
 
 
 CASES = {
-    "conv2d_forward": lambda rng, dtype: (_normal(rng, X_SHAPE, dtype), _normal(rng, W_SHAPE, dtype), *_geo()),
+    "conv2d_forward": _conv2d_forward,
+    "conv2d_forward_cublas": _conv2d_forward,
     "conv_wgrad": _conv_wgrad,
+    "conv_wgrad_cublas": _conv_wgrad,
     "conv_wgrad_direct": _conv_wgrad,
     "conv_dgrad": _conv_dgrad,
+    "conv_dgrad_cublas": _conv_dgrad,
     "conv_dgrad_direct": _conv_dgrad,
+    "matmul": _matmul,
+    "matmul_cublas": _matmul,
     "gelu_fwd": lambda rng, dtype: (3 * _normal(rng, (5, 41), dtype), "none"),
     "gelu_bwd": lambda rng, dtype: (3 * _normal(rng, (5, 41), dtype), _normal(rng, (5, 41), dtype), "tanh"),
     "maxpool2d_fwd": lambda rng, dtype: (_pool_input(rng, dtype), *POOL),

@@ -29,6 +29,8 @@ import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
 if _CACHE_DIR:
     numba.config.CACHE_DIR = _CACHE_DIR
 
+from ... import profiler
+
 
 def _libgomp_loaded():
     try:
@@ -50,10 +52,14 @@ def parallel_kernel(fn):
     """numba.njit(parallel=True, cache=True), each call made under the process-wide lock."""
     compiled = numba.njit(parallel=True, cache=True)(fn)
 
+    name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__.lstrip('_')}"
+
     @functools.wraps(fn)
     def launch(*args):
         with _ONE_LAUNCH_AT_A_TIME:
-            return compiled(*args)
+            if profiler._session is None:
+                return compiled(*args)
+            return profiler.record("kernel", name, "cpu", compiled, *args)
     return launch
 
 

@@ -13,29 +13,41 @@ from ..conv_params import pool_output_size
 from ._numba import numba, parallel_kernel
 
 
+@numba.njit(inline="always")
+def _first_inside(start, step):
+    """The first of start, start + step, ... that is >= 0."""
+    return start if start >= 0 else start + (-start + step - 1) // step * step
+
+
 @parallel_kernel
 def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
+    """Flat indexing and while loops: range() with a run-time step and Numba's checks on 4-D
+    signed indices made the same loops 9x slower."""
     n_batch, channels, height, width = x.shape
     oh_, ow_ = y.shape[2], y.shape[3]
+    src, dst, dst_arg = x.reshape(-1), y.reshape(-1), arg.reshape(-1)
     for nc in numba.prange(n_batch * channels):
-        n, c = nc // channels, nc % channels
+        plane, out = nc * height * width, nc * oh_ * ow_
         for a in range(oh_):
             h0 = a * sh - ph
             h1 = min(h0 + (kh - 1) * dh + 1, height)
-            while h0 < 0:
-                h0 += dh
+            h0 = _first_inside(h0, dh)
             for b in range(ow_):
                 w0 = b * sw - pw
                 w1 = min(w0 + (kw - 1) * dw + 1, width)
-                while w0 < 0:
-                    w0 += dw
+                w0 = _first_inside(w0, dw)
                 best, idx = -np.inf, h0 * width + w0 if h0 < h1 and w0 < w1 else -1
-                for h in range(h0, h1, dh):
-                    for w in range(w0, w1, dw):
-                        v = x[n, c, h, w]
-                        if v > best or np.isnan(v):
+                h = h0
+                while h < h1:
+                    w = w0
+                    while w < w1:
+                        v = src[plane + h * width + w]
+                        if v > best or v != v:  # v != v: NaN
                             best, idx = v, h * width + w
-                y[n, c, a, b], arg[n, c, a, b] = best, idx
+                        w += dw
+                    h += dh
+                dst[out + a * ow_ + b] = best
+                dst_arg[out + a * ow_ + b] = idx
 
 
 @parallel_kernel

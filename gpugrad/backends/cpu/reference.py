@@ -33,6 +33,21 @@ def im2col_ref(x, kh, kw, stride, padding, dilation):
     return cols.reshape(x.shape[0], -1, oh * ow)
 
 
+def matmul_ref(a, b):
+    """c[..., i, j] = sum_k a[..., i, k] * b[..., k, j] in float64, batch dims broadcast."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(axis=-2)
+
+
+def tf32_round_ref(x):
+    """float32 x rounded to TensorFloat-32 (10 mantissa bits), to nearest, ties away from zero:
+    what cvt.rna.tf32.f32 feeds a tensor core."""
+    bits = np.asarray(x, np.float32).view(np.uint32)
+    finite = (bits & 0x7F800000) != 0x7F800000
+    rounded = np.where(finite, (bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000), bits)
+    return rounded.astype(np.uint32).view(np.float32)
+
+
 def conv2d_ref(x, w, stride, padding, dilation, groups):
     """y[n, f, a, b] = sum_{c in f's group, i, j} xpad[n, c, a*sh + i*dh, b*sw + j*dw] * w[f, c, i, j]."""
     f, cg, kh, kw = w.shape

@@ -6,8 +6,13 @@ computes its grid from the problem size and passes scalars as the exact C type o
 kernel parameter (the emulator raises where CuPy would silently pass the wrong width).
 """
 
+import functools
+import math
+
 import numpy as np
 
+import gpugrad.backends.cuda as cuda_flags
+from gpugrad import profiler
 from gpugrad.backends.conv_params import conv_output_size, pool_output_size
 from gpugrad.kernel_specs import kernel_dir, name_expressions, nvrtc_options
 
@@ -32,9 +37,30 @@ def _address(a):
     return a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data  # CuPy, NumPy
 
 
+# (BM, BN, BK) of each route's block tile: gemm_tile.cuh's gg_cfg<T, TF32>.
+TILES = {"float": (128, 128, 8), "double": (64, 64, 16), "tf32": (64, 64, 16)}
+TILE_THREADS = 256
+MAX_GRID_YZ = 65535
+WGRAD_BLOCKS = 264  # split the weight gradient's long K until about this many blocks run ...
+WGRAD_MIN_SPLIT = 128  # ... each split at least this deep
+
+
+def _tile_grid(tile, n, m, z):
+    """The (N tiles, M tiles, z) grid of a tiled GEMM; a ValueError where CUDA cannot launch it."""
+    grid = (-(-n // tile[1]), -(-m // tile[0]), z)
+    if grid[1] > MAX_GRID_YZ or z > MAX_GRID_YZ:
+        raise ValueError(f"GEMM of {m} rows and {z} groups/batches exceeds CUDA's grid limits")
+    return grid
+
+
+def _check_int32(what, *sizes):
+    if max(sizes) >= 2 ** 31:
+        raise ValueError(f"{what}: size {max(sizes)} exceeds the kernels' 32-bit index range")
+
+
 class KernelSet:
     """The kernel interface for one array module, plus the CUDA-only routes of
-    gpugrad.backends.algorithms (conv_wgrad_direct, conv_dgrad_direct).
+    gpugrad.backends.algorithms (the *_cublas and *_direct methods).
 
     xp is numpy (under the emulator) or cupy; raw_module is a factory with cupy.RawModule's
     signature.  Each kernels/*.cu file is compiled once, on first use, with all its
@@ -58,9 +84,12 @@ class KernelSet:
                                           options=nvrtc_options(self._dir),
                                           name_expressions=name_expressions(filename))
                 self._modules[filename] = module
-            return module.get_function(expr)  # CuPy compiles here, lazily
+            fn = module.get_function(expr)  # CuPy compiles here, lazily
         except Exception as e:
             raise RuntimeError(f"cannot load kernel {expr} from kernels/{filename}: {e}") from e
+        if profiler._session is None:
+            return fn
+        return functools.partial(profiler.record_device, "kernel", expr, "cuda", self.xp, fn)
 
     def load_all(self):
         """Compile and load every kernel now: a CUDA graph capture can't load a module."""
@@ -72,7 +101,7 @@ class KernelSet:
         return self.xp.ascontiguousarray(a, dtype=dtype)
 
     # ---- convolution ---------------------------------------------------------------------
-    # The default routes are im2col + GEMM (cuBLAS through xp.matmul) over the whole batch:
+    # The *_cublas routes are im2col + GEMM (cuBLAS through xp.matmul) over the whole batch:
     # columns are laid out (C*kh*kw, N, OH*OW) by im2col_rows, so each group's convolution is
     # ONE GEMM with N*OH*OW as its long dimension instead of N small batched ones.  The batch
     # is processed in chunks whose columns stay under COLS_BUDGET bytes.
@@ -109,19 +138,20 @@ class KernelSet:
                  i64(gx.size)))
         return gx
 
-    def _gemm(self, a, b):
+    def _group_matmul(self, a, b):
         """Per-group a[g] @ b[g] for (G, M, K) @ (G, K, N): a plain 2-D GEMM when G == 1 (the
         common case, no batched path), one strided-batched GEMM over the groups otherwise."""
         if a.shape[0] == 1:
-            return self.xp.matmul(a[0], b[0])[None]
-        return self.xp.matmul(a, b)
+            a, b = a[0], b[0]
+        out = profiler.record_device("library", "matmul", "cuda", self.xp, self.xp.matmul, a, b)
+        return out if out.ndim == 3 else out[None]
 
     def _gy_rows(self, gy, n0, n1):
         """gy[n0:n1] (nb, F, L) as (F, nb*L): the one transpose copy the GEMMs need."""
         nb, f = n1 - n0, gy.shape[1]
         return self.xp.ascontiguousarray(gy[n0:n1].reshape(nb, f, -1).transpose(1, 0, 2)).reshape(f, -1)
 
-    def conv2d_forward(self, x, w, stride, padding, dilation, groups):
+    def conv2d_forward_cublas(self, x, w, stride, padding, dilation, groups):
         """Per batch chunk: im2col_rows, y_g (F/g, nb*L) = W_g (F/g, K) @ cols_g (K, nb*L),
         then one transpose into y's NCHW layout."""
         x = self._c(x)
@@ -135,11 +165,11 @@ class KernelSet:
         y = self.xp.empty((n, f, oh, ow), x.dtype)
         for n0, n1 in self._batch_chunks(n, c * kh * kw, length, x.dtype):
             cols = self._im2col_rows(x[n0:n1], kh, kw, oh, ow, stride, padding, dilation)
-            yt = self._gemm(wg, cols.reshape(groups, k, -1))             # (G, F/g, nb*L)
+            yt = self._group_matmul(wg, cols.reshape(groups, k, -1))             # (G, F/g, nb*L)
             y[n0:n1] = yt.reshape(f, n1 - n0, oh, ow).transpose(1, 0, 2, 3)
         return y
 
-    def conv_wgrad(self, x, gy, kh, kw, stride, padding, dilation, groups):
+    def conv_wgrad_cublas(self, x, gy, kh, kw, stride, padding, dilation, groups):
         """gw_g (F/g, K) = gy_g (F/g, N*L) @ cols_g^T (N*L, K): one GEMM per group (per batch
         chunk, summed), with the reduction over batch and positions inside cuBLAS."""
         x, gy = self._c(x), self._c(gy, x.dtype)
@@ -150,14 +180,14 @@ class KernelSet:
         gw = None
         for n0, n1 in self._batch_chunks(n, c * kh * kw, oh * ow, x.dtype):
             cols = self._im2col_rows(x[n0:n1], kh, kw, oh, ow, stride, padding, dilation)
-            part = self._gemm(self._gy_rows(gy, n0, n1).reshape(groups, fg, -1),
+            part = self._group_matmul(self._gy_rows(gy, n0, n1).reshape(groups, fg, -1),
                               cols.reshape(groups, k, -1).transpose(0, 2, 1))
             gw = part if gw is None else gw + part
         if gw is None:  # empty batch
             return self.xp.zeros((f, cg, kh, kw), x.dtype)
         return gw.reshape(f, cg, kh, kw)
 
-    def conv_dgrad(self, gy, w, x_shape, stride, padding, dilation, groups):
+    def conv_dgrad_cublas(self, gy, w, x_shape, stride, padding, dilation, groups):
         """dcols_g (K, N*L) = W_g^T (K, F/g) @ gy_g (F/g, N*L), then col2im gathers each input
         element's column entries (per batch chunk)."""
         gy = self._c(gy)
@@ -169,10 +199,147 @@ class KernelSet:
         wt = w.reshape(groups, fg, k).transpose(0, 2, 1)                   # (G, K, F/g)
         gx = self.xp.empty(tuple(x_shape), gy.dtype)
         for n0, n1 in self._batch_chunks(n, c * kh * kw, oh * ow, gy.dtype):
-            dcols = self._gemm(wt, self._gy_rows(gy, n0, n1).reshape(groups, fg, -1))
+            dcols = self._group_matmul(wt, self._gy_rows(gy, n0, n1).reshape(groups, fg, -1))
             self._col2im_rows(dcols.reshape(c * kh * kw, n1 - n0, oh * ow), gx[n0:n1],
                               kh, kw, oh, ow, stride, padding, dilation)
         return gx
+
+    # ---- the default routes: our GEMM and implicit-GEMM convolutions ----------------------
+    # They make no library call, so a CUDA graph can capture them (see algorithms.py).
+    def conv2d_forward(self, x, w, stride, padding, dilation, groups):
+        """y = conv(x, w) as one implicit GEMM per group (kernels/conv_igemm.cu)."""
+        return self._conv2d_forward_igemm(x, w, stride, padding, dilation, groups)
+
+    def matmul(self, a, b):
+        """a @ b for operands of at least 2 dims, batch dims broadcast as in NumPy: our GEMM,
+        or xp.matmul for what it lacks (mixed or non-float dtypes)."""
+        if a.dtype != b.dtype or a.dtype not in _CTYPE:
+            return self.matmul_cublas(a, b)
+        return self._gemm(a, b)
+
+    def matmul_cublas(self, a, b):
+        """a @ b by cuBLAS (through xp.matmul)."""
+        return profiler.record_device("library", "matmul", "cuda", self.xp, self.xp.matmul, a, b)
+
+    def _tensor_cores(self):
+        """Whether the current device has TF32 tensor cores (compute capability 8.0 and up); the
+        emulator has them.  Like PyTorch, allow_tf32 is ignored on older GPUs."""
+        cuda = getattr(self.xp, "cuda", None)
+        return cuda is None or int(cuda.Device().compute_capability) >= 80
+
+    def _tiled(self, filename, name, dtype):
+        """(kernel, block tile): the TF32 tensor-core instantiation for float32 when allow_tf32
+        is set and the GPU has tensor cores, else <T>."""
+        if dtype == np.float32 and cuda_flags.allow_tf32 and self._tensor_cores():
+            return self._kernel(filename, f"{name}_tf32"), TILES["tf32"]
+        return self._kernel(filename, name, dtype), TILES[_CTYPE[np.dtype(dtype)]]
+
+    def _gemm_operand(self, a, batch_shape):
+        """(array, batch stride, leading dimension, transposed?, vector loads?) of a GEMM
+        operand, in elements.  A transposed view is passed as its contiguous transpose (no
+        copy); a batch of one gets batch stride 0."""
+        rows, cols = a.shape[-2:]
+        if math.prod(a.shape[:-2]) == 1:
+            a, batch = a.reshape(rows, cols), 0
+        else:
+            if a.shape[:-2] != batch_shape:
+                a = self.xp.broadcast_to(a, batch_shape + (rows, cols))
+            batch = rows * cols
+        transposed = not a.flags.c_contiguous and a.swapaxes(-1, -2).flags.c_contiguous
+        base = a.swapaxes(-1, -2) if transposed else self._c(a)
+        ld = rows if transposed else cols
+        width = 16 // a.dtype.itemsize
+        vec = ld % width == 0 and batch % width == 0 and _address(base) % 16 == 0
+        return base, batch, ld, transposed, vec
+
+    def _gemm(self, a, b):
+        """Our tiled GEMM (kernels/gemm.cu): a @ b of one float dtype, batch dims broadcast."""
+        (*ba, m, k), (*bb, _, n) = a.shape, b.shape
+        batch_shape = tuple(np.broadcast_shapes(tuple(ba), tuple(bb)))
+        nb = math.prod(batch_shape)
+        c = self.xp.empty(batch_shape + (m, n), a.dtype)
+        if c.size == 0:
+            return c
+        if k == 0:
+            c[...] = 0
+            return c
+        _check_int32("matmul", m, n, k, nb)
+        A, sab, lda, ta, vec_a = self._gemm_operand(a, batch_shape)
+        B, sbb, ldb, tb, vec_b = self._gemm_operand(b, batch_shape)
+        kernel, tile = self._tiled("gemm.cu", "gemm", a.dtype)
+        kernel(_tile_grid(tile, n, m, min(nb, MAX_GRID_YZ)), (TILE_THREADS,),
+               (A, B, c, i32(m), i32(n), i32(k), i32(nb), i64(sab), i64(sbb), i32(lda), i32(ldb),
+                i32(ta | tb << 1 | vec_a << 2 | vec_b << 3)))
+        return c
+
+    @staticmethod
+    def _conv_geometry(n, c, h, w, f, oh, ow, kh, kw, stride, padding, dilation, groups):
+        return tuple(i32(v) for v in (n, c, h, w, f, oh, ow, kh, kw, *stride, *padding, *dilation, groups))
+
+    def _conv2d_forward_igemm(self, x, w, stride, padding, dilation, groups, bias=None, relu=False):
+        """y = conv(x, w) [+ bias[f]] [then ReLU] as one implicit GEMM per group: conv2d_forward,
+        and the fused epilogue for callers that have a bias or a ReLU to apply."""
+        x = self._c(x)
+        w = self._c(w, x.dtype)
+        n, c, h, wd = x.shape
+        f, cg, kh, kw = w.shape
+        oh, ow = (conv_output_size(s, k, st, p, d)
+                  for s, k, st, p, d in zip((h, wd), (kh, kw), stride, padding, dilation))
+        y = self.xp.empty((n, f, oh, ow), x.dtype)
+        if y.size == 0:
+            return y
+        _check_int32("conv2d", x.size, y.size, n * oh * ow)
+        bias = w if bias is None else self._c(bias, x.dtype)
+        flags = i32((bias is not w) | (relu << 1))
+        kernel, tile = self._tiled("conv_igemm.cu", "conv_fwd_igemm", x.dtype)
+        kernel(
+            _tile_grid(tile, n * oh * ow, f // groups, groups), (TILE_THREADS,),
+            (x, w, bias, y, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
+                                                 groups), flags))
+        return y
+
+    def conv_dgrad(self, gy, w, x_shape, stride, padding, dilation, groups):
+        """gx = the transposed convolution of gy with w, gathered tile by tile (no col2im)."""
+        gy = self._c(gy)
+        w = self._c(w, gy.dtype)
+        n, c, h, wd = x_shape
+        _, f, oh, ow = gy.shape
+        kh, kw = w.shape[2:]
+        gx = self.xp.empty(tuple(x_shape), gy.dtype)
+        if gx.size == 0:
+            return gx
+        _check_int32("conv_dgrad", gx.size, gy.size)
+        kernel, tile = self._tiled("conv_igemm.cu", "conv_dgrad_igemm", gy.dtype)
+        kernel(
+            _tile_grid(tile, n * h * wd, c // groups, groups), (TILE_THREADS,),
+            (gy, w, gx, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
+                                             groups)))
+        return gx
+
+    def conv_wgrad(self, x, gy, kh, kw, stride, padding, dilation, groups):
+        """gw as an implicit GEMM over the batch and output positions, split over that long K
+        when the output alone gives too few blocks; the splits' partial sums are added here."""
+        x, gy = self._c(x), self._c(gy, x.dtype)
+        n, c, h, wd = x.shape
+        _, f, oh, ow = gy.shape
+        cg, fg = c // groups, f // groups
+        cols, k = cg * kh * kw, n * oh * ow
+        if k == 0 or f * cols == 0:
+            return self.xp.zeros((f, cg, kh, kw), x.dtype)
+        _check_int32("conv_wgrad", x.size, gy.size, k)
+        kernel, tile = self._tiled("conv_igemm.cu", "conv_wgrad_igemm", x.dtype)
+        blocks = -(-cols // tile[1]) * -(-fg // tile[0]) * groups
+        splits = max(1, min(-(-k // WGRAD_MIN_SPLIT), -(-WGRAD_BLOCKS // blocks), MAX_GRID_YZ // groups))
+        per_split = -(-k // splits)
+        chunk = -(-per_split // tile[2]) * tile[2]  # whole K slices per split
+        splits = -(-k // chunk)
+        out = self.xp.empty((splits, f, cols), x.dtype)
+        kernel(
+            _tile_grid(tile, cols, fg, groups * splits), (TILE_THREADS,),
+            (x, gy, out, *self._conv_geometry(n, c, h, wd, f, oh, ow, kh, kw, stride, padding, dilation,
+                                              groups), i32(splits), i32(chunk)))
+        gw = out[0] if splits == 1 else out.sum(axis=0)
+        return gw.reshape(f, cg, kh, kw)
 
     # ---- the "direct" routes of conv_wgrad and conv_dgrad: one kernel each, no columns -----
     def conv_wgrad_direct(self, x, gy, kh, kw, stride, padding, dilation, groups):

@@ -63,6 +63,8 @@ inline float __logf(float x) { return logf(x); }
 inline float __fdividef(float a, float b) { return a / b; }
 inline float __int_as_float(int v) { float f; memcpy(&f, &v, 4); return f; }
 inline int __float_as_int(float f) { int v; memcpy(&v, &f, 4); return v; }
+inline float __uint_as_float(unsigned v) { float f; memcpy(&f, &v, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned v; memcpy(&v, &f, 4); return v; }
 inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v, 8); return d; }
 inline long long __double_as_longlong(double d) { long long v; memcpy(&v, &d, 8); return v; }
 template <class T> inline T __ldg(const T* p) { return *p; }
@@ -162,6 +164,8 @@ inline unsigned __ballot_sync(unsigned mask, int pred) {
 inline void __syncwarp(unsigned mask = 0xffffffffu) {
     cuda_emu::warp_collective(mask, 0);
 }
+
+#include "cuda_emu_mma.h"
 
 #ifdef CUDA_EMU_OS_THREADS
 #include "cuda_emu_threads.h"
