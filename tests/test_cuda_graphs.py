@@ -176,3 +176,17 @@ def test_dropout_draws_new_masks_on_every_replay():
     for m in masks:
         assert set(np.unique(m)) <= {0.0, 2.0} and 10 < (m > 0).sum() < 54
     assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])
+
+
+def test_capture_takes_our_kernels_even_when_cublas_is_asked_for(monkeypatch):
+    """CuPy can't capture cuBLAS: inside a capture every routed function takes our kernel."""
+    from gpugrad.backends import algorithms, cuda as cuda_backend
+    kernels = gg.ones(1, device="cuda").backend.kernels
+    monkeypatch.setattr(cuda_backend, "use_cublas", True)
+    assert algorithms.choose(kernels, "matmul") == "cublas"
+    taken = {}
+    with gg.cuda.graph(gg.cuda.CUDAGraph()):
+        for name in algorithms.CAPTURABLE:
+            taken[name] = algorithms.choose(kernels, name)
+    assert taken == algorithms.CAPTURABLE
+    assert "cublas" not in taken.values()

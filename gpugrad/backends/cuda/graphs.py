@@ -5,7 +5,7 @@ come from a private CuPy memory pool that the graph keeps, and replay launches t
 that stream. Under GPUGRAD_CUDA_SIM the capture is sim_array's recording and replay re-runs it.
 
 cuBLAS cannot be captured from CuPy, so while capturing, gpugrad.backends.algorithms takes
-the routes that use only our kernels.
+the routes that use only our kernels (its capturable()).
 """
 import contextlib
 
@@ -115,11 +115,8 @@ def graph(cuda_graph, pool=None, stream=None, capture_error_mode="global"):
         raise TypeError(f"graph: expected a gpugrad.cuda.CUDAGraph, got {type(cuda_graph).__name__}")
     from .. import algorithms
     cuda_graph.capture_begin(pool)
-    # On a GPU, routes through cuBLAS can't be captured; the simulated device records NumPy's
-    # matmul like any op, so it keeps the (much faster under the emulator) default routes.
-    routes = {} if simulated() else algorithms.CAPTURABLE
     try:
-        with algorithms.use_route(**routes):
+        with algorithms.capturable():
             yield cuda_graph
     except BaseException:
         cuda_graph._abort()
