@@ -54,8 +54,10 @@ class CUDAGraph:
             self._stream = cupy.cuda.Stream(non_blocking=True)
             self._allocator = cupy.cuda.using_allocator(self._pool.malloc)
             self._allocator.__enter__()
+            self._stream.wait_event(cupy.cuda.get_current_stream().record())  # inputs written before
             self._stream.__enter__()
-            self._stream.begin_capture()
+            # relaxed: the private pool may cudaMalloc during the capture, which the global mode forbids
+            self._stream.begin_capture(mode=cupy.cuda.runtime.streamCaptureModeRelaxed)
         _current[0] = self
 
     def capture_end(self):
@@ -92,9 +94,11 @@ class CUDAGraph:
         if self._recording is not None:
             sim_array.replay(self._recording.ops)
         elif self._graph is not None:
-            self._graph.launch(self._stream)
             import cupy
-            cupy.cuda.get_current_stream().wait_event(self._stream.record())
+            current = cupy.cuda.get_current_stream()
+            self._stream.wait_event(current.record())  # e.g. static_x.copy_(x) on the current stream
+            self._graph.launch(self._stream)
+            current.wait_event(self._stream.record())
         else:
             raise RuntimeError("CUDAGraph.replay: nothing captured yet (use `with gpugrad.cuda.graph(g): ...`)")
 
