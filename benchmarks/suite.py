@@ -7,7 +7,7 @@ whose builder returns them.
 from dataclasses import dataclass
 from typing import Callable
 
-from . import distributed, kernel_rows, train_rows
+from . import distributed, graph_rows, kernel_rows, train_rows
 
 
 @dataclass
@@ -24,6 +24,7 @@ GROUPS = {
     "maxpool": Group("Max-pool", kernel_rows.maxpool_rows),
     "xent": Group("Softmax cross-entropy", kernel_rows.xent_rows),
     "train": Group("Training step (forward + backward + SGD)", train_rows.train_rows, "e2e"),
+    "train_graph": Group("Training step as one CUDA graph", graph_rows.graph_rows, "e2e"),
     "distributed": Group("Distributed, in mpiexec jobs (all_reduce GB/s = message bytes / time)",
                          distributed.distributed_rows, "distributed"),
 }

@@ -99,13 +99,19 @@ def _sgd_steps(F, no_grad, tensor, model, params, stats, batches):
     def step(x, y):
         for t in p.values():
             t.grad = None
-        loss = F.cross_entropy(forward(F, model, p, s, x), y)
-        loss.backward()
-        with no_grad():
-            for t in p.values():
-                t.sub_(t.grad, alpha=LR)
-        return loss
+        return sgd_step(F, no_grad, model, p, s, x, y)
     return rotate([lambda x=x, y=y: step(x, y) for x, y in data])
+
+
+def sgd_step(F, no_grad, model, p, s, x, y):
+    """Forward, backward and the plain-SGD update of parameters p (gradients accumulate into
+    .grad: the caller clears them); returns the loss."""
+    loss = F.cross_entropy(forward(F, model, p, s, x), y)
+    loss.backward()
+    with no_grad():
+        for t in p.values():
+            t.sub_(t.grad, alpha=LR)
+    return loss
 
 
 def _check_loss(outs, tol=1e-4):

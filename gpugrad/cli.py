@@ -11,9 +11,9 @@ import sys
 DEFAULTS = {"model": "cnn", "data": "mnist-5k", "data_dir": None, "device": "auto", "epochs": 30,
             "batch_size": 32, "lr": None, "optimizer": "adamw", "weight_decay": 0.1, "shift": 2,
             "seed": 0, "out": "runs/latest", "limit": None, "distributed": False, "dist_backend": None,
-            "world_size": None}
+            "world_size": None, "graph": True}
 # Settings a resumed run may change; the rest come from the checkpoint.
-RESUMABLE = ("device", "out", "dist_backend")
+RESUMABLE = ("device", "out", "dist_backend", "graph")
 
 
 def _data_arg(values):
@@ -50,6 +50,8 @@ def _parser():
                    help="data-parallel over the processes mpiexec starts (mpiexec -n 2 gpugrad train "
                         "--distributed); --batch-size is per process")
     t.add_argument("--dist-backend", choices=["mpi", "nccl"], help="default: nccl on GPUs, mpi on CPUs")
+    t.add_argument("--no-graph", dest="graph", action="store_false", default=None,
+                   help="on cuda, run each step eagerly instead of replaying one captured CUDA graph")
     t.add_argument("--profile", type=int, nargs="?", const=20, metavar="STEPS",
                    help="profile STEPS training steps (default 20) of this recipe, print where the time "
                         "goes and exit without training")
@@ -81,7 +83,8 @@ ALLOWED = {"model": (("cnn", "lenet", "mlp").__contains__, "cnn, lenet or mlp"),
            "weight_decay": _FINITE, "shift": _whole(0), "seed": _whole(0, 2 ** 64 - 1),
            "out": (lambda v: isinstance(v, str) and v != "", "a folder name"),
            "distributed": (lambda v: isinstance(v, bool), "true or false"),
-           "dist_backend": (("mpi", "nccl").__contains__, "mpi or nccl"), "world_size": _whole(1)}
+           "dist_backend": (("mpi", "nccl").__contains__, "mpi or nccl"), "world_size": _whole(1),
+           "graph": (lambda v: isinstance(v, bool), "true or false")}
 
 
 def _check(settings, source=None):

@@ -1,10 +1,19 @@
-"""gpugrad.cuda: is the CUDA device usable, and its synchronisation, seeding and memory figures.
+"""gpugrad.cuda: is the CUDA device usable, its synchronisation, seeding and memory figures, and
+CUDA graphs (CUDAGraph, graph).
 
 Functions that take `device` (an index, "cuda:N" or a device; default cuda:0) act on that GPU,
 as torch.cuda's do. Memory figures come from CuPy's memory pool; under GPUGRAD_CUDA_SIM they are 0.
 """
 from .backends import get_backend
 from .device import cuda_device
+
+
+def __getattr__(name):
+    """CUDAGraph, graph and is_current_stream_capturing (backends/cuda/graphs.py), loaded on use."""
+    if name in ("CUDAGraph", "graph", "is_current_stream_capturing"):
+        from .backends.cuda import graphs
+        return getattr(graphs, name)
+    raise AttributeError(f"module 'gpugrad.cuda' has no attribute {name!r}")
 
 
 def _backend(device=None):

@@ -37,6 +37,9 @@ class Tensor:
         return t
 
     def _init(self, arr, device, grad_fn, version):
+        if arr.__class__ is np.ndarray and device.type == "cuda":  # simulated device: see sim_array
+            from .backends.cuda.sim_array import SimArray
+            arr = arr.view(SimArray)
         self._data = arr
         self.device = device
         self.grad_fn = grad_fn
@@ -147,12 +150,19 @@ class Tensor:
         self._data, self.device = other._data, other.device
         self._bump_version()
 
+    def _to_host(self, op):
+        """A host copy of the data for `op`; refused during a CUDA graph capture."""
+        if self.device.type == "cuda":
+            from .backends.cuda.graphs import refuse_host_sync
+            refuse_host_sync(f"Tensor.{op}" if op.endswith(")") else op)
+        return self.backend.to_host(self._data)
+
     # --- leaving gpugrad --------------------------------------------------------------
     def numpy(self):
         """A NumPy copy on the host (never shares memory)."""
         if self.requires_grad:
             raise RuntimeError("can't call numpy() on a tensor that requires grad; use .detach().numpy()")
-        return self.backend.to_host(self._data)
+        return self._to_host("numpy()")
 
     def __dlpack__(self, **kwargs):
         """Export without a copy (DLPack), for torch.from_dlpack, np.from_dlpack, cupy, JAX."""
@@ -164,17 +174,17 @@ class Tensor:
         return self._data.__dlpack_device__()
 
     def __array__(self, dtype=None, copy=None):
-        arr = self.backend.to_host(self._data)
+        arr = self._to_host("converting a tensor to a NumPy array")
         return arr if dtype is None else arr.astype(dtype)
 
     def item(self):
         if self.numel() != 1:
             raise ValueError(f"item(): a tensor with {self.numel()} elements (shape {self.shape}) "
                              "cannot be converted to a Python scalar")
-        return self.backend.to_host(self._data).reshape(()).item()
+        return self._to_host("item()").reshape(()).item()
 
     def tolist(self):
-        return self.backend.to_host(self._data).tolist()
+        return self._to_host("tolist()").tolist()
 
     def __float__(self):
         return float(self.item())
@@ -188,7 +198,7 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self):
-        host = self.backend.to_host(self._data)
+        host = self._to_host("printing a tensor")
         body = np.array2string(host, separator=", ", prefix="tensor(", threshold=200,
                                precision=4 if dtypes.is_float(self.dtype) else 8)
         extras = []

@@ -37,6 +37,8 @@ class Backend:
 
     def manual_seed(self, seed):
         self.rng = np.random.default_rng(seed)
+        from . import counter_rng
+        counter_rng.manual_seed(self, seed)
 
     def scatter_add(self, target, index, values):
         """target[index] += values with repeated indices accumulated (np.add.at)."""

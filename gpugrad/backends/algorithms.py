@@ -42,6 +42,11 @@ ROUTES = {
 }
 _forced = {}  # function -> route, set by use_route
 
+# The routes that use only our own kernels, which a CUDA graph capture takes (cuBLAS calls made
+# through CuPy can't be captured; gpugrad.backends.cuda.graphs forces these while capturing).
+CAPTURABLE = {"conv2d_forward": "igemm", "conv_wgrad": "igemm", "conv_dgrad": "igemm", "matmul": "gemm"}
+_capturing = [0]  # > 0 inside capturable(): use_cublas is ignored
+
 
 def function_name(name, route):
     """The attribute of a backend's kernels that implements `route` of function `name`."""
@@ -59,7 +64,7 @@ def choose(kernels, name, *args):
     backend has it, else the default (see the module docstring for why). A rule that depends
     on the problem (e.g. the column buffer's size, from args) belongs here."""
     if "cublas" in ROUTES[name] and hasattr(kernels, function_name(name, "cublas")):
-        if cuda.use_cublas:
+        if cuda.use_cublas and not _capturing[0]:
             return "cublas"
     forced = _forced.get(name)
     if forced is not None and hasattr(kernels, function_name(name, forced)):
@@ -90,3 +95,15 @@ def use_route(**forced):
     finally:
         _forced.clear()
         _forced.update(saved)
+
+
+@contextlib.contextmanager
+def capturable():
+    """Inside the block, only routes that use our own kernels (a CUDA graph capture: CuPy can't
+    capture cuBLAS), whatever use_cublas says."""
+    _capturing[0] += 1
+    try:
+        with use_route(**CAPTURABLE):
+            yield
+    finally:
+        _capturing[0] -= 1

@@ -1,4 +1,6 @@
 """gpugrad.nn.functional: PyTorch's F.* for the ops gpugrad has."""
+from .. import cuda
+from ..backends import counter_rng
 from ..errors import ShapeError
 from ..ops.activation import clamp, gelu, leaky_relu, relu, softplus  # noqa: F401
 from ..ops.activation_extra import elu, hardsigmoid, hardswish, hardtanh, mish, relu6, silu  # noqa: F401
@@ -35,6 +37,9 @@ def dropout(input, p=0.5, training=True):
         return input
     if p == 1.0:
         return input * 0
-    keep = input.backend.rng.random(input.shape) >= p
+    if input.device.type == "cuda" and cuda.is_current_stream_capturing():
+        keep = counter_rng.uniform(input.backend, input.shape, input.dtype) >= p  # advances per replay
+    else:
+        keep = input.backend.rng.random(input.shape) >= p
     mask = input.backend.xp.asarray(keep, dtype=input.dtype) / (1 - p)
     return input * mask.astype(input.dtype, copy=False)

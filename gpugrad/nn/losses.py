@@ -28,6 +28,18 @@ def _reduce(loss, reduction, op, count=None):
     return total if reduction == "sum" else total / (loss.numel() if count is None else count)
 
 
+def _kept(keep, loss):
+    """The number of kept targets as a device scalar of loss's dtype (no host read, so a mean
+    loss can be captured in a CUDA graph)."""
+    xp = loss.backend.xp
+    return Tensor._make(xp.asarray(keep.sum(), dtype=loss._data.dtype), loss.device)
+
+
+def _capturing():
+    from .. import cuda
+    return cuda.is_current_stream_capturing()
+
+
 def _legacy(size_average, reduce, reduction):
     """PyTorch's deprecated size_average/reduce flags mapped onto reduction."""
     if size_average is None and reduce is None:
@@ -59,7 +71,7 @@ def _class_target(input, target, op, ignore_index):
     classes = input.shape[1]
     t = target._data
     bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
-    if bad.any():
+    if not _capturing() and bad.any():  # a host read, which a CUDA graph can't contain
         raise IndexError(f"{op}: target holds class {int(t[bad].reshape(-1)[0])} outside [0, {classes}) "
                          f"for input of shape {input.shape}")
     if input.ndim > 2:
@@ -78,7 +90,7 @@ def _cross_entropy_indices(input, target, ignore_index, reduction, label_smoothi
                                      label_smoothing=float(label_smoothing))
     if reduction == "none":
         return loss.reshape(shape)
-    return _reduce(loss, reduction, "cross_entropy", int((flat._data != ignore_index).sum()))
+    return _reduce(loss, reduction, "cross_entropy", _kept(flat._data != ignore_index, loss))
 
 
 def _nll_loss_indices(input, target, ignore_index, reduction):
@@ -91,7 +103,7 @@ def _nll_loss_indices(input, target, ignore_index, reduction):
     loss = -where(Tensor._make(keep, logp.device), picked, 0.0)  # an ignored row's -inf stays out
     if reduction == "none":
         return loss.reshape(shape)
-    return _reduce(loss, reduction, "nll_loss", int(keep.sum()))
+    return _reduce(loss, reduction, "nll_loss", _kept(keep, loss))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):

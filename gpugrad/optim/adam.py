@@ -8,13 +8,19 @@ from .optimizer import Optimizer, run_closure
 class Adam(Optimizer):
     """Adam (Kingma & Ba): m and v are running means of g and g², bias-corrected;
     p -= lr/(1-β1ᵗ) · m / (sqrt(v)/sqrt(1-β2ᵗ) + eps). weight_decay adds weight_decay·p to g
-    (L2), or with decoupled_weight_decay (AdamW) shrinks p by lr·weight_decay directly."""
+    (L2), or with decoupled_weight_decay (AdamW) shrinks p by lr·weight_decay directly.
+
+    capturable=True (for CUDA graphs, as in PyTorch): the step count is a device tensor advanced
+    on the device, and lr may be a device tensor (`lr=gpugrad.tensor(1e-3, device="cuda")`), which
+    schedulers set in place, so a captured step follows both without a recapture (β1 may be a
+    device tensor too, written by the caller)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 maximize=False, decoupled_weight_decay=False):
+                 maximize=False, decoupled_weight_decay=False, capturable=False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      capturable=capturable))
 
     def step(self, closure=None):
         loss = run_closure(closure)
@@ -24,12 +30,17 @@ class Adam(Optimizer):
             for p, g, state in self._params_with_grad(group):
                 x = p._data
                 xp = p.backend.xp
+                capturable = group.get("capturable", False)
                 if not state:
-                    state["step"] = 0
+                    state["step"] = Tensor._make(xp.zeros((), x.dtype), p.device) if capturable else 0
                     for name in ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ()):
                         state[name] = Tensor._make(xp.zeros_like(x), p.device)
-                state["step"] += 1
-                step = state["step"]
+                if capturable:
+                    step = _device_step(state, x, xp)
+                    lr, beta1 = (v._data if isinstance(v, Tensor) else v for v in (group["lr"], beta1))
+                else:
+                    state["step"] += 1
+                    step = state["step"]
                 if group["maximize"]:
                     g = -g
                 if weight_decay:
@@ -50,7 +61,7 @@ class Adam(Optimizer):
                     xp.maximum(vmax, v, out=vmax)
                     v = vmax
                 denom = xp.sqrt(v, out=tmp)
-                denom /= math.sqrt(1 - beta2 ** step)
+                denom /= xp.sqrt(1 - beta2 ** step) if capturable else math.sqrt(1 - beta2 ** step)
                 denom += eps
                 update = xp.divide(m, denom, out=tmp)
                 update *= lr / (1 - beta1 ** step)
@@ -59,9 +70,19 @@ class Adam(Optimizer):
         return loss
 
 
+def _device_step(state, x, xp):
+    """Advance the device step count in place; the count as an array of x's dtype."""
+    step = state["step"]
+    if not isinstance(step, Tensor):  # a plain count, e.g. from a checkpoint of a non-capturable run
+        step = state["step"] = Tensor._make(xp.full((), step, x.dtype), state["exp_avg"].device)
+    step._data += 1
+    return step._data
+
+
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), default weight_decay 1e-2."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True)
+                 maximize=False, capturable=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True,
+                         capturable=capturable)

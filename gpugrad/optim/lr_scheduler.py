@@ -2,7 +2,13 @@
 each step() (after optimizer.step()) moves to the next one and writes it into the groups."""
 import math
 
+from ..tensor import Tensor
 from .optimizer import Optimizer
+
+
+def _number(lr):
+    """A learning rate as a Python float (a device lr tensor is read once, outside any capture)."""
+    return float(lr) if isinstance(lr, Tensor) else lr
 
 
 class LRScheduler:
@@ -14,7 +20,7 @@ class LRScheduler:
         self.optimizer = optimizer
         for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _number(group["lr"]))
             elif "initial_lr" not in group:
                 raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
                                "scheduler with last_epoch >= 0: load the optimizer's state_dict first")
@@ -30,8 +36,11 @@ class LRScheduler:
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            if isinstance(group["lr"], Tensor):  # a device lr (capturable Adam): set in place, as
+                group["lr"].fill_(_number(lr))   # a captured CUDA graph reads it from there
+            else:
+                group["lr"] = lr
+        self._last_lr = [_number(group["lr"]) for group in self.optimizer.param_groups]
 
     def get_last_lr(self):
         """The learning rates the last step() set, one per parameter group."""

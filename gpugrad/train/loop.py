@@ -11,8 +11,9 @@ from tqdm import tqdm
 from .. import no_grad
 from ..nn import functional as F
 from ..random import manual_seed
+from ..device import as_device
 from ..serialization import load, save
-from . import parallel, parts, report, state
+from . import graphed, parallel, parts, report, state
 
 
 def evaluate(model, loader):
@@ -76,6 +77,12 @@ class Run:
             self._resume(resume)
         self.main = parallel.is_main()
         self.net = parallel.wrap(self.model)
+        self.graphed = None
+        use = graphed.usable(settings, as_device(self.device), self.net is not self.model)
+        if use is True:
+            self.graphed = graphed.GraphedSteps(settings, split, self.model, self.opt, as_device(self.device))
+        elif use and self.main:
+            print(f"note: each step runs eagerly (no CUDA graph): {use}", flush=True)
         self.ckpt_path = os.path.join(settings["out"], "checkpoint.npz")
 
     def _resume(self, path):
@@ -136,6 +143,18 @@ class Run:
         if self.train_loader.sampler is not None:
             self.train_loader.sampler.set_epoch(epoch)
         self.model.train()
+        if self.graphed is not None:
+            loss_sum, seen, p["step"], stopped = self.graphed.epoch(
+                self.sched, lambda: parallel.any_rank(bool(self.stop.received)), skip)
+            p["loss_sum"] += loss_sum
+            p["seen"] += seen
+            if stopped:
+                raise _Stop
+        else:
+            self._eager_steps(p, epoch, epochs, skip)
+        self._end_epoch(p, epoch, epochs, start)
+
+    def _eager_steps(self, p, epoch, epochs, skip):
         bar = tqdm(self.train_loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
                    dynamic_ncols=True, disable=None if self.main else True)
         for i, (x, y) in enumerate(bar):
@@ -156,6 +175,8 @@ class Run:
             rate = bar.format_dict["rate"]  # batches per second
             bar.set_postfix(loss=f"{value:.4f}", img_s=f"{(rate or 0) * len(y):.0f}", refresh=False)
         bar.close()
+
+    def _end_epoch(self, p, epoch, epochs, start):
         test_loss, acc, _ = evaluate(self.model, self.test_loader)
         row = {"epoch": epoch, "train_loss": p["loss_sum"] / max(p["seen"], 1), "test_loss": test_loss,
                "test_accuracy": acc, "seconds": round(time.perf_counter() - start, 3)}

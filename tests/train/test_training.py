@@ -11,7 +11,7 @@ import gpugrad
 from gpugrad.cli import main
 from gpugrad.train import loop
 
-TINY = ["--limit", "96", "--batch-size", "32", "--seed", "3"]
+TINY = ["--limit", "96", "--batch-size", "32", "--seed", "3", "--no-graph"]  # the eager loop (see test_graphed.py)
 
 
 def _train(tmp_path, name, *args):

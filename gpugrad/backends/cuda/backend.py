@@ -54,18 +54,43 @@ def make_cuda_backend(index=0):
 def _kernel_set(simulate):
     from .kernels import KernelSet
     if simulate:
-        from gpugrad.emu import RawModule
-        return KernelSet(np, RawModule)
+        from .sim_array import sim_numpy
+        return KernelSet(sim_numpy, _SimRawModule)
     import cupy
     return KernelSet(cupy, cupy.RawModule)
 
 
+class _SimRawModule:
+    """gpugrad.emu.RawModule whose launches go through the simulated device's hook (sim_array),
+    so that a CUDA graph capture records them."""
+
+    def __init__(self, **kwargs):
+        from gpugrad.emu import RawModule
+        self._module = RawModule(**kwargs)
+
+    def get_function(self, name):
+        from .sim_array import launch
+        kernel = self._module.get_function(name)
+        return lambda grid, block, args, **kw: launch(kernel, grid, block, args, **kw)
+
+
 class SimulatedCudaBackend(Backend):
-    """cuda tensors backed by NumPy; kernels compiled with g++ and run by gpugrad.emu."""
+    """cuda tensors backed by NumPy arrays (SimArray, see sim_array.py); kernels compiled with
+    g++ and run by gpugrad.emu."""
 
     def __init__(self, index):
-        super().__init__(f"cuda:{index}", np, lambda: _kernel_set(True))
+        from .sim_array import sim_numpy
+        super().__init__(f"cuda:{index}", sim_numpy, lambda: _kernel_set(True))
         self.index = index
+
+    def to_host(self, arr):
+        from .sim_array import refuse_host_sync
+        refuse_host_sync("a copy to the host")
+        return np.array(arr, copy=True, subok=False)
+
+    def synchronize(self):
+        from .sim_array import refuse_host_sync
+        refuse_host_sync("gpugrad.cuda.synchronize()")
 
 
 class CupyBackend(Backend):

@@ -74,6 +74,9 @@ class KernelSet:
 
     def _kernel(self, filename, name, dtype=None):
         expr = f"{name}<{_CTYPE[np.dtype(dtype)]}>" if dtype is not None else name
+        return self._function(filename, expr)
+
+    def _function(self, filename, expr):
         try:
             module = self._modules.get(filename)
             if module is None:
@@ -87,6 +90,12 @@ class KernelSet:
         if profiler._session is None:
             return fn
         return functools.partial(profiler.record_device, "kernel", expr, "cuda", self.xp, fn)
+
+    def load_all(self):
+        """Compile and load every kernel now: a CUDA graph capture can't load a module."""
+        for path in sorted(self._dir.glob("*.cu")):
+            for expr in name_expressions(path.name):
+                self._function(path.name, expr)
 
     def _c(self, a, dtype=None):
         return self.xp.ascontiguousarray(a, dtype=dtype)

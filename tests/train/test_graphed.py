@@ -1,0 +1,87 @@
+"""`gpugrad train --device cuda`'s captured step, on the simulated device (tiny runs, mlp: the
+emulator is slow): it trains, replays match the same steps run eagerly, --no-graph and the
+fallback for sgd run eagerly."""
+import json
+
+import numpy as np
+
+from gpugrad.cli import main
+from gpugrad.serialization import load
+from gpugrad.train import graphed
+
+TINY = ["--device", "cuda", "--model", "mlp", "--limit", "96", "--batch-size", "32", "--seed", "3",
+        "--epochs", "2"]
+
+
+def _run(tmp_path, name, *args):
+    out = tmp_path / name
+    assert main(["train", "--out", str(out), *TINY, *args]) == 0
+    rows = json.loads((out / "metrics.json").read_text())["epochs"]
+    return rows, load(str(out / "checkpoint.npz"))["model"]
+
+
+def _device_schedule(steps):
+    """Point the groups at the device lr and β1 scalars the graph reads (for eager steps)."""
+    for g, lr, beta1 in zip(steps.opt.param_groups, steps.lr, steps.beta1):
+        g["lr"], g["betas"] = lr, (beta1, g["betas"][1])
+
+
+class _Eager:
+    """Stands in for the captured graph: each replay runs the same step eagerly."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def replay(self):
+        saved = [(g["lr"], g["betas"]) for g in self.steps.opt.param_groups]
+        _device_schedule(self.steps)
+        self.steps._step()
+        for g, (lr, betas) in zip(self.steps.opt.param_groups, saved):
+            g["lr"], g["betas"] = lr, betas
+
+
+def test_captured_steps_match_the_same_steps_run_eagerly(tmp_path, monkeypatch):
+    replays = []
+    real_replay = graphed.cuda.CUDAGraph.replay
+
+    def counting(self):
+        replays.append(1)
+        real_replay(self)
+    monkeypatch.setattr(graphed.cuda.CUDAGraph, "replay", counting)
+    rows, params = _run(tmp_path, "graph")
+    assert len(replays) == 2 * 3 - 1  # 3 steps an epoch; the first is the eager warm-up
+
+    monkeypatch.setattr(graphed.GraphedSteps, "_capture", lambda self: setattr(self, "graph", _Eager(self)))
+    eager_rows, eager_params = _run(tmp_path, "eager")
+    for r, e in zip(rows, eager_rows):
+        np.testing.assert_allclose(r["train_loss"], e["train_loss"], rtol=1e-4)
+    assert eager_params.keys() == params.keys()
+    for k in params:
+        np.testing.assert_allclose(params[k].numpy(), eager_params[k].numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_no_graph_and_sgd_run_eagerly(tmp_path, capsys):
+    _run(tmp_path, "nograph", "--no-graph")
+    assert "no CUDA graph" not in capsys.readouterr().out
+    _run(tmp_path, "sgd", "--optimizer", "sgd")
+    assert "each step runs eagerly (no CUDA graph): --optimizer sgd" in capsys.readouterr().out
+
+
+def test_ctrl_c_stops_a_graphed_run_between_replays_and_resume_finishes_it(tmp_path, monkeypatch):
+    import signal
+
+    import gpugrad
+    real_replay, calls = graphed.cuda.CUDAGraph.replay, []
+
+    def interrupting(self):
+        calls.append(1)
+        real_replay(self)
+        if len(calls) == 3:  # during epoch 2's first replayed step
+            signal.raise_signal(signal.SIGINT)
+    monkeypatch.setattr(graphed.cuda.CUDAGraph, "replay", interrupting)
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 130
+    monkeypatch.undo()
+    assert gpugrad.load(str(out / "checkpoint.npz"))["step"] == 1  # epoch 2 stopped after its first step
+    assert main(["train", "--resume", str(out / "checkpoint.npz")]) == 0
+    assert [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["epochs"]] == [1, 2]
