@@ -59,7 +59,7 @@ def test_backends_have_no_undeclared_kernel_functions():
     cpu = {n for n, v in vars(cpu_kernels).items() if callable(v) and not n.startswith("_")}
     assert cpu == set(FUNCTIONS)
     cuda = {n for n in dir(KernelSet) if callable(getattr(KernelSet, n)) and not n.startswith("_")}
-    assert cuda == set(FUNCTIONS) | set(ROUTE_FUNCTIONS)
+    assert cuda == set(FUNCTIONS) | set(ROUTE_FUNCTIONS) | {"load_all"}  # load_all: compile before a graph capture
 
 
 def test_routes_have_the_signature_of_their_function(kernels):
