@@ -1,4 +1,6 @@
 """Arithmetic: + - * / ** and unary minus, comparisons, maximum/minimum, where."""
+import operator
+
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
@@ -85,32 +87,23 @@ class Neg(Function):
 
 class Maximum(Function):
     """Elementwise max; at ties the gradient is split evenly, as in PyTorch."""
+    pick, wins = "maximum", operator.gt  # the array function, and where a alone gets the gradient
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return ctx.xp.maximum(a, b)
+        return getattr(ctx.xp, ctx.fn.pick)(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_arrays
-        share = (a > b) + 0.5 * (a == b)
+        share = ctx.fn.wins(a, b) + 0.5 * (a == b)
         return g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)
 
 
-class Minimum(Function):
-    """Elementwise min; at ties the gradient is split evenly, as in PyTorch."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_arrays
-        share = (a < b) + 0.5 * (a == b)
-        return g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)
+class Minimum(Maximum):
+    """Elementwise min, exact at the int64 minimum and on bools; ties split as in Maximum."""
+    pick, wins = "minimum", operator.lt
 
 
 class Where(Function):
