@@ -1,4 +1,5 @@
-"""NumPy's BLAS on one thread once the CPU kernels load, and the kernels' GEMM call.
+"""NumPy's BLAS on one thread once the CPU kernels load, and the kernels' GEMM call, which
+splits a large product over our own threads instead.
 
 OpenBLAS's workers spin for a while after each GEMM, and Numba's workers then wait for cores
 those spinning threads hold; on 2 shared cores that stalled conv2d fwd+bwd up to 8x
@@ -6,12 +7,27 @@ those spinning threads hold; on 2 shared cores that stalled conv2d fwd+bwd up to
 work over the cores with Numba, so BLAS gets one thread. Limiting it only around our own
 GEMMs did not help: the workers of the user's multi-threaded calls still spin. The limit is
 process-wide; GPUGRAD_BLAS_THREADS=N sets another (0: leave BLAS as it is).
+
+With BLAS on one thread, `matmul` cuts a large product into column (or row) blocks and runs
+them on a small pool of Python threads, each a one-thread BLAS call (NumPy releases the GIL);
+idle pool threads sleep on a queue, so nothing spins between calls. Where PyTorch's OpenMP
+workers (loaded first) spin in the same process, extra threads only fight them for the cores
+(a conv fwd+bwd took 10 ms split against 6 ms whole, and PyTorch's own calls slowed 5x), so
+products run whole there.
 """
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ... import profiler
+from ._numba import SPINNING_NEIGHBOURS, numba
+
+# A product below this many multiply-adds runs whole: a thread hand-off costs about 20 us.
+SPLIT_MIN_MACS = 1 << 20
+
+_blas_limit = [0]  # the limit applied at load (0: BLAS left as it is)
+_pool = [None, 0]  # the executor and its worker count
 
 
 def limit_blas_threads():
@@ -26,11 +42,57 @@ def limit_blas_threads():
         except ImportError:
             return
         threadpool_limits(limits=limit, user_api="blas")
+        _blas_limit[0] = limit
+
+
+def _workers():
+    """How many parts a large product is cut into: Numba's thread count while BLAS is held to
+    one thread and no spinning OpenMP shares the process, else 1 (a multi-threaded BLAS splits
+    its own work)."""
+    return numba.get_num_threads() if _blas_limit[0] == 1 and not SPINNING_NEIGHBOURS else 1
+
+
+def _executor(parts):
+    if _pool[1] != parts - 1:
+        if _pool[0] is not None:
+            _pool[0].shutdown(wait=False)
+        _pool[:] = [ThreadPoolExecutor(parts - 1, thread_name_prefix="gpugrad-gemm"), parts - 1]
+    return _pool[0]
+
+
+def _split_matmul(a, b, parts):
+    """a @ b with the output cut into `parts` blocks of columns (or of rows, when b has fewer
+    columns than a has rows), one block per thread; the blocks are views into one result."""
+    a, b = np.asarray(a), np.asarray(b)
+    out = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
+                   np.result_type(a, b))
+    by_columns = b.shape[-1] >= a.shape[-2]
+    size = b.shape[-1] if by_columns else a.shape[-2]
+    edges = np.linspace(0, size, parts + 1).astype(int)
+    jobs = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        part = (a, b[..., lo:hi], out[..., lo:hi]) if by_columns else (a[..., lo:hi, :], b, out[..., lo:hi, :])
+        jobs.append(part)
+    pending = [_executor(parts).submit(np.matmul, x, y, out=o) for x, y, o in jobs[1:]]
+    np.matmul(*jobs[0][:2], out=jobs[0][2])
+    for f in pending:
+        f.result()
+    return out
+
+
+def _matmul(a, b):
+    parts = _workers()
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
+    if parts < 2 or batch * m * k * n < SPLIT_MIN_MACS or max(m, n) < 2 * parts:
+        return np.matmul(a, b)
+    return _split_matmul(a, b, min(parts, max(m, n)))
 
 
 def matmul(a, b):
-    """np.matmul, seen by the profiler as a library call."""
-    return profiler.record("library", "matmul", "cpu", np.matmul, a, b)
+    """a @ b for float operands of at least 2 dims (as np.matmul), split over our threads when
+    large; seen by the profiler as a library call."""
+    return profiler.record("library", "matmul", "cpu", _matmul, a, b)
 
 
 limit_blas_threads()

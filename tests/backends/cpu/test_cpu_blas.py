@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from tests.helpers import REPO
 
@@ -31,3 +32,41 @@ def test_bad_setting_is_one_clear_error():
     res = _blas_threads("lots")
     assert res.returncode != 0
     assert "GPUGRAD_BLAS_THREADS must be a whole number" in res.stderr
+
+
+class _PoisonedNumpy:
+    """NumPy whose np.empty is filled with NaN, so an output block left unwritten shows."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(*args, **kwargs):
+        out = np.empty(*args, **kwargs)
+        out.fill(np.nan)
+        return out
+
+
+@pytest.mark.parametrize("a_shape, b_shape, parts", [
+    ((32, 144), (144, 6272), 2),        # split by columns
+    ((300, 40), (40, 7), 3),            # fewer columns than rows: split by rows
+    ((2, 1, 13, 9), (3, 9, 11), 2),     # broadcast batch dims
+    ((1, 5, 64), (1, 64, 3), 2),        # more rows than columns: rows
+])
+def test_split_matmul_matches_numpy(monkeypatch, a_shape, b_shape, parts):
+    """The product cut over threads equals NumPy's whole product, output poisoned first."""
+    from gpugrad.backends.cpu import blas
+    rng = np.random.default_rng(sum(a_shape) + sum(b_shape))
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    monkeypatch.setattr(blas, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(blas, "_workers", lambda: parts)
+    monkeypatch.setattr(blas, "np", _PoisonedNumpy())
+    out = blas.matmul(a, b)
+    np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-12, atol=1e-12)
+    monkeypatch.undo()
+    calls = []
+    monkeypatch.setattr(blas, "_split_matmul", lambda *args: calls.append(args) or np.matmul(*args[:2]))
+    monkeypatch.setattr(blas, "_workers", lambda: parts)
+    monkeypatch.setattr(blas, "SPLIT_MIN_MACS", 0)
+    blas.matmul(a, b)
+    assert calls, "the split path was not taken"
