@@ -17,6 +17,7 @@ when Numba was imported first).
 import functools
 import os
 import threading
+import types
 
 from ...user_cache import user_cache_dir
 
@@ -51,9 +52,21 @@ elif "NUMBA_THREADING_LAYER" not in os.environ:
 _ONE_LAUNCH_AT_A_TIME = threading.Lock()
 
 
+def _renamed(fn, suffix):
+    """A copy of fn under another qualified name: Numba's cache files are named after it and
+    don't tell a parallel compilation from a serial one."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+    copy.__qualname__, copy.__module__ = fn.__qualname__ + suffix, fn.__module__
+    return copy
+
+
 def parallel_kernel(fn):
-    """numba.njit(parallel=True, cache=True), each call made under the process-wide lock."""
+    """numba.njit(parallel=True, cache=True), each call made under the process-wide lock.
+
+    `.serial` is the same kernel compiled without threads and without the GIL (its prange
+    loops run in order), for callers that split the work over threads of their own."""
     compiled = numba.njit(parallel=True, cache=True)(fn)
+    serial = numba.njit(nogil=True, cache=True)(_renamed(fn, "_serial"))
 
     name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__.lstrip('_')}"
 
@@ -63,6 +76,12 @@ def parallel_kernel(fn):
             if profiler._session is None:
                 return compiled(*args)
             return profiler.record("kernel", name, "cpu", compiled, *args)
+
+    def launch_serial(*args):
+        if profiler._session is None:
+            return serial(*args)
+        return profiler.record("kernel", name, "cpu", serial, *args)
+    launch.serial = launch_serial
     return launch
 
 

@@ -8,13 +8,15 @@ work over the cores with Numba, so BLAS gets one thread. Limiting it only around
 GEMMs did not help: the workers of the user's multi-threaded calls still spin. The limit is
 process-wide; GPUGRAD_BLAS_THREADS=N sets another (0: leave BLAS as it is).
 
-With BLAS on one thread, `matmul` cuts a large product into column (or row) blocks and runs
-them on a small pool of Python threads, each a one-thread BLAS call (NumPy releases the GIL);
-idle pool threads sleep on a queue, so nothing spins between calls. Where PyTorch's OpenMP
+With BLAS on one thread, our own pool of Python threads shares the cores instead: `matmul`
+cuts a large product into column (or row) blocks, one one-thread BLAS call each (NumPy releases
+the GIL), and the convolutions run batch chunks on it (`run_parts`). Idle pool threads sleep on
+a queue, so nothing spins between calls. Where PyTorch's OpenMP
 workers (loaded first) spin in the same process, extra threads only fight them for the cores
 (a conv fwd+bwd took 10 ms split against 6 ms whole, and PyTorch's own calls slowed 5x), so
 products run whole there.
 """
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,19 +47,35 @@ def limit_blas_threads():
         _blas_limit[0] = limit
 
 
-def _workers():
+def workers():
     """How many parts a large product is cut into: Numba's thread count while BLAS is held to
     one thread and no spinning OpenMP shares the process, else 1 (a multi-threaded BLAS splits
     its own work)."""
     return numba.get_num_threads() if _blas_limit[0] == 1 and not SPINNING_NEIGHBOURS else 1
 
 
-def _executor(parts):
+def run_parts(fn, items):
+    """[fn(item) for item in items], computed by workers() threads (this one included), each
+    taking the next item until none is left."""
+    parts = min(workers(), len(items))
+    if parts < 2:
+        return [fn(item) for item in items]
     if _pool[1] != parts - 1:
         if _pool[0] is not None:
             _pool[0].shutdown(wait=False)
-        _pool[:] = [ThreadPoolExecutor(parts - 1, thread_name_prefix="gpugrad-gemm"), parts - 1]
-    return _pool[0]
+        _pool[:] = [ThreadPoolExecutor(parts - 1, thread_name_prefix="gpugrad-cpu"), parts - 1]
+    results, order = [None] * len(items), itertools.count()  # next() on a count is atomic
+
+    def drain():
+        i = next(order)
+        while i < len(items):
+            results[i] = fn(items[i])
+            i = next(order)
+    pending = [_pool[0].submit(drain) for _ in range(parts - 1)]
+    drain()
+    for f in pending:
+        f.result()
+    return results
 
 
 def _split_matmul(a, b, parts):
@@ -69,19 +87,19 @@ def _split_matmul(a, b, parts):
     by_columns = b.shape[-1] >= a.shape[-2]
     size = b.shape[-1] if by_columns else a.shape[-2]
     edges = np.linspace(0, size, parts + 1).astype(int)
-    jobs = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        part = (a, b[..., lo:hi], out[..., lo:hi]) if by_columns else (a[..., lo:hi, :], b, out[..., lo:hi, :])
-        jobs.append(part)
-    pending = [_executor(parts).submit(np.matmul, x, y, out=o) for x, y, o in jobs[1:]]
-    np.matmul(*jobs[0][:2], out=jobs[0][2])
-    for f in pending:
-        f.result()
+
+    def block(lo_hi):
+        lo, hi = lo_hi
+        if by_columns:
+            np.matmul(a, b[..., lo:hi], out=out[..., lo:hi])
+        else:
+            np.matmul(a[..., lo:hi, :], b, out=out[..., lo:hi, :])
+    run_parts(block, list(zip(edges[:-1], edges[1:])))
     return out
 
 
 def _matmul(a, b):
-    parts = _workers()
+    parts = workers()
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
     if parts < 2 or batch * m * k * n < SPLIT_MIN_MACS or max(m, n) < 2 * parts:
@@ -90,9 +108,14 @@ def _matmul(a, b):
 
 
 def matmul(a, b):
-    """a @ b for float operands of at least 2 dims (as np.matmul), split over our threads when
-    large; seen by the profiler as a library call."""
+    """a @ b for operands of at least 2 dims (as np.matmul), split over our threads when large;
+    seen by the profiler as a library call."""
     return profiler.record("library", "matmul", "cpu", _matmul, a, b)
+
+
+def gemm(a, b):
+    """a @ b whole on the calling thread (a part of work already split); a library call."""
+    return profiler.record("library", "matmul", "cpu", np.matmul, a, b)
 
 
 limit_blas_threads()

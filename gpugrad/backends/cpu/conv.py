@@ -17,6 +17,10 @@ from ._numba import numba, parallel_kernel
 # Patch-buffer bound per chunk: below glibc's 32 MiB mmap ceiling a freed buffer is reused
 # rather than page-faulted in afresh on every call (filling 36 MiB fresh measured 6x slower).
 COLS_BUDGET_BYTES = 30 << 20
+# A chunk's patches on our threads: half of a 2 MiB L2, so the GEMM reads them from the cache.
+CACHE_CHUNK_BYTES = 1 << 20
+# Smaller problems run as one chunk on Numba's threads: a hand-off to ours costs about 20 us.
+THREADED_MIN_BYTES = 256 << 10
 
 
 _U = numba.uint64
@@ -110,12 +114,31 @@ def _col2im(dcols, gx, sh, sw, ph, pw, dh, dw):
                         _add(dst, plane + h * width + lo * sw + off, sw, src, s0 + a * ow_ + lo, hi - lo)
 
 
-def _chunk(n_batch, per_sample_bytes):
-    """Samples per chunk: the patch buffer stays within COLS_BUDGET_BYTES (at least one
-    sample), and the chunks are of equal size so no GEMM is left with a small remainder."""
-    most = max(1, COLS_BUDGET_BYTES // max(1, per_sample_bytes))
-    n_chunks = -(-n_batch // most)
-    return -(-n_batch // n_chunks)
+def _batch_chunks(n_batch, per_sample_bytes):
+    """The (n0, n1) batch ranges a convolution works in, and whether they run on our threads.
+
+    On our threads (blas.workers() > 1, the problem not tiny) each chunk is one thread's gather
+    and GEMM, sized so its patches stay in that core's L2 cache between the two. Otherwise the
+    chunks run in turn, each with Numba's parallel kernels, as large as COLS_BUDGET_BYTES allows;
+    either way they are of equal size, so no GEMM is left with a small remainder."""
+    threads, total = blas.workers(), n_batch * per_sample_bytes
+    threaded = threads > 1 and n_batch > 1 and total >= THREADED_MIN_BYTES
+    if threaded:
+        n_chunks = min(n_batch, -(-max(threads, -(-total // CACHE_CHUNK_BYTES)) // threads) * threads)
+    else:
+        n_chunks = -(-n_batch // max(1, COLS_BUDGET_BYTES // max(1, per_sample_bytes)))
+    size = -(-n_batch // max(1, n_chunks))
+    return [(n0, min(n0 + size, n_batch)) for n0 in range(0, n_batch, max(1, size))], threaded
+
+
+def _over_batch(part, n_batch, per_sample_bytes, *kernels):
+    """[part(n0, n1, *kernels) for each batch chunk]: on our threads with the kernels' serial
+    forms, or in turn with their parallel forms (see _batch_chunks)."""
+    chunks, threaded = _batch_chunks(n_batch, per_sample_bytes)
+    if threaded:
+        serial = [k.serial for k in kernels]
+        return blas.run_parts(lambda c: part(*c, *serial), chunks)
+    return [part(*c, *kernels) for c in chunks]
 
 
 def _out_hw(shape, kh, kw, stride, padding, dilation):
@@ -149,12 +172,13 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     oh, ow = _out_hw(x.shape, kh, kw, stride, padding, dilation)
     y = np.empty((n_batch, f, oh, ow), x.dtype)
     w2 = w.reshape(groups, f // groups, -1)
-    nb = _chunk(n_batch, channels * kh * kw * oh * ow * x.itemsize)
-    for n0 in range(0, n_batch, nb):
-        xs = x[n0:n0 + nb]
-        cols = _patches(xs, kh, kw, oh, ow, stride, padding, dilation).reshape(groups, w2.shape[2], -1)
-        y2 = blas.matmul(w2, cols).reshape(f, -1)
-        y[n0:n0 + nb] = _batch_major(y2, xs.shape[0]).reshape(-1, f, oh, ow)
+
+    def part(n0, n1, gather):
+        cols = np.empty((channels, kh, kw, n1 - n0, oh, ow), x.dtype)
+        gather(x[n0:n1], cols, *stride, *padding, *dilation)
+        y2 = blas.gemm(w2, cols.reshape(groups, w2.shape[2], -1)).reshape(f, -1)
+        y[n0:n1] = _batch_major(y2, n1 - n0).reshape(-1, f, oh, ow)
+    _over_batch(part, n_batch, channels * kh * kw * oh * ow * x.itemsize, _gather_patches)
     return y
 
 
@@ -170,12 +194,16 @@ def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
     x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy)
     n_batch, channels = x.shape[:2]
     f, oh, ow = gy.shape[1:]
-    gw = np.zeros((groups, f // groups, channels // groups * kh * kw), x.dtype)
-    nb = _chunk(n_batch, channels * kh * kw * oh * ow * x.itemsize)
-    for n0 in range(0, n_batch, nb):
-        cols = _patches(x[n0:n0 + nb], kh, kw, oh, ow, stride, padding, dilation)
-        g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
-        gw += blas.matmul(g2, cols.reshape(groups, gw.shape[2], -1).transpose(0, 2, 1))
+    rows = channels // groups * kh * kw
+
+    def part(n0, n1, gather):
+        cols = np.empty((channels, kh, kw, n1 - n0, oh, ow), x.dtype)
+        gather(x[n0:n1], cols, *stride, *padding, *dilation)
+        g2 = _feature_major(gy[n0:n1]).reshape(groups, f // groups, -1)
+        return blas.gemm(g2, cols.reshape(groups, rows, -1).transpose(0, 2, 1))
+    gw = np.zeros((groups, f // groups, rows), x.dtype)
+    for partial in _over_batch(part, n_batch, channels * kh * kw * oh * ow * x.itemsize, _gather_patches):
+        gw += partial
     return gw.reshape(f, channels // groups, kh, kw)
 
 
@@ -189,10 +217,10 @@ def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
     oh, ow = gy.shape[2:]
     gx = np.empty(x_shape, gy.dtype)
     wt = w.reshape(groups, f // groups, -1).transpose(0, 2, 1)
-    nb = _chunk(n_batch, channels * kh * kw * oh * ow * gy.itemsize)
-    for n0 in range(0, n_batch, nb):
-        g2 = _feature_major(gy[n0:n0 + nb]).reshape(groups, f // groups, -1)
-        rows = min(nb, n_batch - n0)
-        dcols = blas.matmul(wt, g2).reshape(channels, kh, kw, rows, oh, ow)
-        _col2im(dcols, gx[n0:n0 + nb], *stride, *padding, *dilation)
+
+    def part(n0, n1, col2im):
+        g2 = _feature_major(gy[n0:n1]).reshape(groups, f // groups, -1)
+        dcols = blas.gemm(wt, g2).reshape(channels, kh, kw, n1 - n0, oh, ow)
+        col2im(dcols, gx[n0:n1], *stride, *padding, *dilation)
+    _over_batch(part, n_batch, channels * kh * kw * oh * ow * gy.itemsize, _col2im)
     return gx

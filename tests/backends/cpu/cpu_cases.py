@@ -57,10 +57,14 @@ def pool_cases(draw):
 
 
 @contextlib.contextmanager
-def cols_budget(module, nbytes):
-    """Shrink the conv patch-buffer budget so small problems also run in several batch chunks."""
-    old, module.COLS_BUDGET_BYTES = module.COLS_BUDGET_BYTES, nbytes
+def cols_budget(module, nbytes, threads=1):
+    """Shrink the conv patch-buffer budget so small problems also run in several batch chunks,
+    on `threads` of our threads (serial kernels) or, with 1, in turn (parallel kernels)."""
+    from gpugrad.backends.cpu import blas
+    saved = module.COLS_BUDGET_BYTES, module.CACHE_CHUNK_BYTES, module.THREADED_MIN_BYTES, blas.workers
+    module.COLS_BUDGET_BYTES = module.CACHE_CHUNK_BYTES = nbytes
+    module.THREADED_MIN_BYTES, blas.workers = 0, lambda: threads
     try:
         yield
     finally:
-        module.COLS_BUDGET_BYTES = old
+        module.COLS_BUDGET_BYTES, module.CACHE_CHUNK_BYTES, module.THREADED_MIN_BYTES, blas.workers = saved

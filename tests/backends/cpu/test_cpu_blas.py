@@ -59,14 +59,14 @@ def test_split_matmul_matches_numpy(monkeypatch, a_shape, b_shape, parts):
     rng = np.random.default_rng(sum(a_shape) + sum(b_shape))
     a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
     monkeypatch.setattr(blas, "SPLIT_MIN_MACS", 0)
-    monkeypatch.setattr(blas, "_workers", lambda: parts)
+    monkeypatch.setattr(blas, "workers", lambda: parts)
     monkeypatch.setattr(blas, "np", _PoisonedNumpy())
     out = blas.matmul(a, b)
     np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-12, atol=1e-12)
     monkeypatch.undo()
     calls = []
     monkeypatch.setattr(blas, "_split_matmul", lambda *args: calls.append(args) or np.matmul(*args[:2]))
-    monkeypatch.setattr(blas, "_workers", lambda: parts)
+    monkeypatch.setattr(blas, "workers", lambda: parts)
     monkeypatch.setattr(blas, "SPLIT_MIN_MACS", 0)
     blas.matmul(a, b)
     assert calls, "the split path was not taken"
