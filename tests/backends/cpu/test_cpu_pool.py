@@ -50,3 +50,19 @@ def test_window_with_no_input_element_is_harmless():
     y, arg = pool.maxpool2d_fwd(x, (2, 2), (1, 1), (1, 1), (3, 3), False)
     assert y.shape == (1, 1, 1, 1) and y[0, 0, 0, 0] == -np.inf and arg[0, 0, 0, 0] == -1
     np.testing.assert_array_equal(pool.maxpool2d_bwd(np.ones_like(y), arg, x.shape), np.zeros_like(x))
+
+
+@SETTINGS
+@given(pool_cases().map(lambda c: dict(c, kernel=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1))
+                        ).filter(lambda c: min(c["x_shape"][2:]) >= 2))
+def test_two_by_two_fast_path(case):
+    """The common 2x2/stride-2 window has its own loop: values, ties, NaN and odd sizes (floor drops
+    the last row and column; ceil_mode's partial windows take the general loop) as the reference."""
+    rng = np.random.default_rng(case["seed"])
+    x = rng.integers(-1, 2, case["x_shape"]).astype(np.float64)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    for dtype in (np.float64, np.float32):
+        y, arg = pool.maxpool2d_fwd(x.astype(dtype), *_params(case))
+        y_ref, arg_ref = ref.maxpool2d_fwd_ref(x, *_params(case))
+        np.testing.assert_array_equal(arg, arg_ref)
+        np.testing.assert_array_equal(y, y_ref.astype(dtype))
