@@ -17,8 +17,9 @@ from ._numba import numba, parallel_kernel
 # Patch-buffer bound per chunk: below glibc's 32 MiB mmap ceiling a freed buffer is reused
 # rather than page-faulted in afresh on every call (filling 36 MiB fresh measured 6x slower).
 COLS_BUDGET_BYTES = 30 << 20
-# A chunk's patches on our threads: half of a 2 MiB L2, so the GEMM reads them from the cache.
-CACHE_CHUNK_BYTES = 1 << 20
+# A chunk's patches on our threads: a quarter of a 2 MiB L2, so the GEMM reads them from the
+# cache (OpenBLAS ran 32x144 @ 144xN at 75-90 GFLOP/s for N of 196-784, 58 at 6272).
+CACHE_CHUNK_BYTES = 512 << 10
 # Smaller problems run as one chunk on Numba's threads: a hand-off to ours costs about 20 us.
 THREADED_MIN_BYTES = 256 << 10
 
