@@ -11,7 +11,7 @@ import weakref
 from .. import profiler
 from .custom import OutputGrads
 from .fit import fit
-from .function import Node
+from .function import Node, tensor_class
 from .graph import run_grad_hooks, run_post_accumulate_hooks
 from .grad_mode import set_grad_enabled
 
@@ -110,14 +110,14 @@ def _count_dependencies(roots):
 
 
 def _as_tensor(grad, node):
-    from ..tensor import Tensor
+    Tensor = tensor_class()
     return grad if isinstance(grad, Tensor) else Tensor._make(grad, node.device)
 
 
 def _accumulate(t, g, create_graph):
     """t.grad += g; the first gradient is copied so .grad never aliases another array, and is a
     plain Tensor even when t is a Parameter."""
-    from ..tensor import Tensor
+    Tensor = tensor_class()
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
@@ -128,7 +128,7 @@ def _accumulate(t, g, create_graph):
 
 def _no_double_backward(grad, node):
     """Mark a gradient computed outside the graph so a second backward through it raises."""
-    from ..tensor import Tensor
+    Tensor = tensor_class()
     err = Node(_DoubleBackwardError, grad.device, (False,))
     err.next_edges, err.input_meta, err._saved, err.op = (None,), (), [], node.name
     return Tensor._make(grad._data, grad.device, grad_fn=err)

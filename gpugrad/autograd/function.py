@@ -18,6 +18,21 @@ from .. import profiler
 from .grad_mode import is_grad_enabled, no_grad
 
 
+@functools.cache
+def tensor_class():
+    """gpugrad.Tensor, imported on first use (tensor.py imports this module); cached, since a
+    function-level import costs microseconds on every op."""
+    from ..tensor import Tensor
+    return Tensor
+
+
+@functools.cache
+def _backend_lookup():
+    from ..backends import get_backend
+    from ..backends.half import kernels_for
+    return get_backend, kernels_for
+
+
 class Function:
     """Subclass with staticmethods forward and backward (and optionally setup_context), then
     call `YourFunction.apply(*args)`."""
@@ -55,25 +70,24 @@ class Function:
         if not cls._on_arrays:
             from .custom import apply
             return apply(cls, *inputs, **params)
-        from ..tensor import Tensor
-        tensor_params = [v for v in params.values() if isinstance(v, Tensor)]
-        dev = check_same_device(cls.__name__.lower(), *inputs, *tensor_params)
+        Tensor = tensor_class()
+        tensor_params = [v for v in params.values() if isinstance(v, Tensor)] if params else ()
+        dev = inputs[0].device
+        if any(t.device is not dev for t in inputs[1:]) or tensor_params:
+            dev = check_same_device(cls.__name__.lower(), *inputs, *tensor_params)
         if tensor_params:  # tensors passed as options (a target, a mask) reach forward as arrays
             params = {k: v._data if isinstance(v, Tensor) else v for k, v in params.items()}
-        record = cls.differentiable and is_grad_enabled() and any(t.requires_grad for t in inputs)
-        ctx = Node(cls, dev, tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs))
+        needs = tuple(t._requires_grad for t in inputs)
+        record = cls.differentiable and any(needs) and is_grad_enabled()
+        ctx = Node(cls, dev, needs if record else (False,) * len(inputs))
         arrays = tuple(t._data for t in inputs)
         if profiler._session is None:
             result = cls.forward(ctx, *arrays, **params)
         else:
             result = profiler.record("op", cls.__name__, dev, cls.forward, ctx, *arrays, **params)
         out_arr, extras = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
-        if any(not any(e is m for m in ctx._non_differentiable) for e in extras):
-            raise RuntimeError(f"{cls.__name__}.forward returned {len(result)} outputs: declare each one "
-                               "after the first with ctx.mark_non_differentiable")
-        if any(out_arr is m for m in ctx._non_differentiable):
-            raise RuntimeError(f"{cls.__name__}.forward marked its first output non-differentiable; "
-                               "a Function without a differentiable output sets differentiable = False")
+        if extras or ctx._non_differentiable:
+            _check_extras(cls, result, out_arr, extras, ctx._non_differentiable)
         record = record and out_arr.dtype.kind == "f"  # an int or bool result never requires grad
         out_dev = params["device"] if cls.changes_device else dev
         out = Tensor._make(out_arr, out_dev, grad_fn=ctx if record else None,
@@ -82,6 +96,15 @@ class Function:
         if record:
             ctx._record(inputs, arrays, out, extras)
         return (out,) + extras if extras else out
+
+
+def _check_extras(cls, result, out_arr, extras, non_differentiable):
+    if any(not any(e is m for m in non_differentiable) for e in extras):
+        raise RuntimeError(f"{cls.__name__}.forward returned {len(result)} outputs: declare each one "
+                           "after the first with ctx.mark_non_differentiable")
+    if any(out_arr is m for m in non_differentiable):
+        raise RuntimeError(f"{cls.__name__}.forward marked its first output non-differentiable; "
+                           "a Function without a differentiable output sets differentiable = False")
 
 
 def _shared_version(xp, out, inputs):
@@ -106,10 +129,9 @@ class Node:
     """The record of one Function call: edges to the inputs' nodes, saved tensors, metadata."""
 
     def __init__(self, fn, dev, needs_input_grad):
-        from ..backends import get_backend
         self.fn = fn
         self.device = dev
-        self.backend = get_backend(dev)
+        self.backend = _backend_lookup()[0](dev)
         self.xp = self.backend.xp
         self.needs_input_grad = needs_input_grad
         self._to_save = ()
@@ -121,8 +143,7 @@ class Node:
     @property
     def kernels(self):
         """The device's kernels; on float16 arrays they compute in float32 and return float16."""
-        from ..backends.half import kernels_for
-        return kernels_for(self.backend)
+        return _backend_lookup()[1](self.backend)
 
     @property
     def name(self):
@@ -176,7 +197,7 @@ class Node:
     @property
     def saved_tensors(self):
         """The saved arrays as Tensors: inputs as themselves, the output as a tensor of this node."""
-        from ..tensor import Tensor
+        Tensor = tensor_class()
         result = []
         for kind, obj, version in self._saved_or_raise():
             if kind in ("in", "extra"):
