@@ -44,6 +44,9 @@ def binary_operands(a, b, op, float_only=False):
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
     b = as_tensor(b, a)
+    da, db = a._data, b._data
+    if da.dtype == db.dtype and da.shape == db.shape and (da.dtype.kind == "f" or not float_only):
+        return a, b  # the common case: nothing to promote or broadcast
     a, b = promote_pair(a, b, float_only)
     try:
         np.broadcast_shapes(a.shape, b.shape)
