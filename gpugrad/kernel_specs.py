@@ -63,6 +63,8 @@ KERNELS = (
                "softmax_xent.softmax_xent_fwd", "softmax_xent_fwd_ref", "kernel_rows.xent_row"),
     KernelSpec("softmax_xent_bwd", {"softmax_xent.cu": ("softmax_xent_bwd<T>",)},
                "softmax_xent.softmax_xent_bwd", "softmax_xent_bwd_ref", "kernel_rows.xent_row"),
+    KernelSpec("fused_adam", {"adam.cu": ("adam_count_steps<T>", "adam_fused<T>")},
+               "adam.fused_adam", "fused_adam_ref", "kernel_rows.fused_adam_row"),
 )
 SPECS = {spec.name: spec for spec in KERNELS}
 KERNEL_FILES = tuple(sorted({f for spec in KERNELS for f in spec.cuda}))

@@ -3,6 +3,7 @@ the same functions with the same signatures as the CUDA backend's KernelSet."""
 import numpy as np
 
 from ... import profiler
+from .adam import fused_adam  # noqa: F401
 from .conv import conv2d_forward, conv_dgrad, conv_wgrad  # noqa: F401
 from .gelu import gelu_bwd, gelu_fwd  # noqa: F401
 from .pool import maxpool2d_bwd, maxpool2d_fwd  # noqa: F401

@@ -174,3 +174,29 @@ def softmax_xent_bwd_ref(logits, target, lse, gloss, ignore_index, label_smoothi
             q[target[r]] += 1 - label_smoothing
             g[r] = gloss[r] * (np.exp(x[r] - lse[r]) - q)
     return g
+
+
+def fused_adam_ref(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, weight_decay,
+                   eps, amsgrad, maximize, decoupled):
+    """Adam (Kingma & Ba), AdamW's decay when `decoupled` (Loshchilov & Hutter), one tensor at a
+    time in float64, as new arrays in fused_adam's order: step t = step + 1,
+    m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, p -= lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
+    lr, beta1 = float(np.asarray(lr)), float(np.asarray(beta1))
+    new = {"p": [], "m": [], "v": [], "vmax": [], "t": []}
+    for i in range(len(params)):
+        p, g, m, v = (np.asarray(a, np.float64) for a in (params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]))
+        t = float(np.asarray(steps[i])) + 1
+        g = -g if maximize else g
+        if weight_decay and decoupled:
+            p = p * (1 - lr * weight_decay)
+        elif weight_decay:
+            g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_used = v
+        if amsgrad:
+            v_used = np.maximum(np.asarray(max_exp_avg_sqs[i], np.float64), v)
+            new["vmax"].append(v_used)
+        p = p - lr / (1 - beta1 ** t) * m / (np.sqrt(v_used) / math.sqrt(1 - beta2 ** t) + eps)
+        new["p"].append(p), new["m"].append(m), new["v"].append(v), new["t"].append(np.array(t))
+    return (*new["p"], *new["m"], *new["v"], *new["vmax"], *new["t"])
