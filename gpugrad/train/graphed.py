@@ -6,7 +6,7 @@ Shuffling is a device sort of device random keys, once per epoch; the step gathe
 through a device cursor and draws its shifts from the counter-based device generator
 (gpugrad.backends.counter_rng). Full batches only (a graph has fixed shapes), as PyTorch's
 graphed loops use drop_last. The schedule's learning rate and Adam's β1 reach the graph as device
-scalars written before each replay.
+scalars written before each replay; Adam's update is the fused one (one launch for all parameters).
 """
 import numpy as np
 
@@ -50,7 +50,7 @@ class GraphedSteps:
         self.cursor = xp.zeros(1, np.int64)
         self.loss_sum = xp.zeros(1, np.float32)
         for group in opt.param_groups:
-            group["capturable"] = True
+            group["capturable"] = group["fused"] = True
         self.lr = [Tensor._make(xp.zeros((), np.float32), device) for _ in opt.param_groups]
         self.beta1 = [Tensor._make(xp.zeros((), np.float32), device) for _ in opt.param_groups]
         self.graph = None

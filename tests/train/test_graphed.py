@@ -48,8 +48,12 @@ def test_captured_steps_match_the_same_steps_run_eagerly(tmp_path, monkeypatch):
         replays.append(1)
         real_replay(self)
     monkeypatch.setattr(graphed.cuda.CUDAGraph, "replay", counting)
+    from gpugrad.backends.cuda.kernels import KernelSet
+    fused, real_fused = [], KernelSet.fused_adam
+    monkeypatch.setattr(KernelSet, "fused_adam", lambda self, *args: fused.append(1) or real_fused(self, *args))
     rows, params = _run(tmp_path, "graph")
     assert len(replays) == 2 * 3 - 1  # 3 steps an epoch; the first is the eager warm-up
+    assert len(fused) == 2  # Adam's fused update, in the warm-up step and in the captured one
 
     monkeypatch.setattr(graphed.GraphedSteps, "_capture", lambda self: setattr(self, "graph", _Eager(self)))
     eager_rows, eager_params = _run(tmp_path, "eager")
