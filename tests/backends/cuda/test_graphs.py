@@ -190,3 +190,24 @@ def test_capture_takes_our_kernels_even_when_cublas_is_asked_for(monkeypatch):
             taken[name] = algorithms.choose(kernels, name)
     assert taken == algorithms.CAPTURABLE
     assert "cublas" not in taken.values()
+
+
+def test_the_profiler_sees_one_graph_launch_per_replay():
+    """Replays are single launches: 3 "graph" events and no kernel, library or op event from
+    inside them, while the same step run eagerly is many kernel launches."""
+    from gpugrad import profiler
+    model, opt = _setup(lenet, OPTIMIZERS["adamw"])
+    (x, y), = _batches(1, SIDE[lenet])
+    static_x, static_y = gg.tensor(x, device="cuda"), gg.tensor(y, device="cuda")
+    with profiler.profile() as eager:
+        _step(model, opt, static_x, static_y)
+    assert sum(e.kind == "kernel" for e in eager.events()) > 10
+    g = gg.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with gg.cuda.graph(g):
+        _step(model, opt, static_x, static_y)
+    with profiler.profile() as prof:
+        for _ in range(3):
+            g.replay()
+    assert [(e.kind, e.name, e.device) for e in prof.events()] == [("graph", "cudaGraphLaunch", "cuda")] * 3
+    assert "cudaGraphLaunch" in prof.table()
