@@ -8,7 +8,8 @@ function, reference and benchmark are listed in gpugrad.kernel_specs. The tests 
 tests/kernels/test_kernel_specs.py check all of this against the backends.
 
 Arrays are the backend's (NumPy or CuPy), float32 or float64, in any layout; every function
-returns fresh arrays, except the optimizer update fused_adam, which updates its arrays in place. `stride`, `padding`, `dilation` and `kernel` are (h, w) pairs the op
+returns fresh arrays, except the optimizer update fused_adam, which updates its arrays in place,
+and philox_uniform, which advances its generator's state in place. `stride`, `padding`, `dilation` and `kernel` are (h, w) pairs the op
 layer has already checked (gpugrad.backends.conv_params).
 """
 from typing import Any, Protocol, runtime_checkable
@@ -69,6 +70,12 @@ class Kernels(Protocol):
         float dtype and contiguous. lr and beta1 are numbers or one-element device arrays (read
         on the device, so a captured graph follows changes). Returns the updated arrays:
         (*params, *exp_avgs, *exp_avg_sqs, *max_exp_avg_sqs, *steps)."""
+
+    def philox_uniform(self, state: Array, n: int, dtype: Any) -> Array:
+        """n numbers uniform on [0, 1) of float dtype from the counter-based generator whose
+        state is [key, counter] (uint64, on the device): Philox4x32-10 of blocks counter,
+        counter + 1, ... (two numbers a block); the counter is then advanced past them, in
+        place on the device, so a replayed CUDA graph draws new numbers."""
 
 
 FUNCTIONS = tuple(name for name in vars(Kernels) if not name.startswith("_"))

@@ -46,7 +46,7 @@ def _cpu_function(spec):
 def test_interface_lists_what_the_ops_call():
     assert set(FUNCTIONS) == {"conv2d_forward", "conv_wgrad", "conv_dgrad", "matmul", "gelu_fwd", "gelu_bwd",
                               "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd",
-                              "fused_adam"}
+                              "fused_adam", "philox_uniform"}
 
 
 @pytest.mark.parametrize("backend", ["cpu", "cuda"])
@@ -198,6 +198,7 @@ CASES = {
     "softmax_xent_fwd": lambda rng, dtype: (*_logits(rng, dtype), *XENT),
     "softmax_xent_bwd": _softmax_xent_bwd,
     "fused_adam": _fused_adam,
+    "philox_uniform": lambda rng, dtype: (np.array([rng.integers(0, 2 ** 63), 2 ** 32 - 7], np.uint64), 37, dtype),
 }
 
 

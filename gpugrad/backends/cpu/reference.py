@@ -200,3 +200,24 @@ def fused_adam_ref(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
         p = p - lr / (1 - beta1 ** t) * m / (np.sqrt(v_used) / math.sqrt(1 - beta2 ** t) + eps)
         new["p"].append(p), new["m"].append(m), new["v"].append(v), new["t"].append(np.array(t))
     return (*new["p"], *new["m"], *new["v"], *new["vmax"], *new["t"])
+
+
+def philox_uniform_ref(state, n, dtype):
+    """Philox4x32-10 (Salmon et al., SC'11) on Python integers, one number at a time: number i
+    comes from block counter + i//2, (lo32, hi32, 0, 0) under (lo32(key), hi32(key)); its top 24
+    (float32) or 53 (float64) bits of words (0, 1) or (2, 3) as a fraction. Leaves state alone."""
+    key, counter = (int(v) for v in state)
+    bits = 24 if np.dtype(dtype) == np.float32 else 53
+    mask = (1 << 32) - 1
+    out = np.empty(n)
+    for i in range(n):
+        block = (counter + i // 2) % (1 << 64)
+        c, k = [block & mask, block >> 32, 0, 0], [key & mask, key >> 32]
+        for r in range(10):
+            if r:
+                k = [(k[0] + 0x9E3779B9) & mask, (k[1] + 0xBB67AE85) & mask]
+            p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+            c = [(p1 >> 32) ^ c[1] ^ k[0], p1 & mask, (p0 >> 32) ^ c[3] ^ k[1], p0 & mask]
+        word = c[2] | c[3] << 32 if i % 2 else c[0] | c[1] << 32
+        out[i] = (word >> (64 - bits)) / 2.0 ** bits
+    return out

@@ -448,6 +448,14 @@ class KernelSet:
                  logits.dtype.type(label_smoothing)))
         return glogits
 
+    # ---- the device generator --------------------------------------------------------------
+    def philox_uniform(self, state, n, dtype):
+        out = self.xp.empty((n,), dtype)
+        if n:
+            self._kernel("philox.cu", "philox_uniform", dtype)(_grid(n), (BLOCK,), (state, out, i64(n)))
+            self._kernel("philox.cu", "philox_advance")((1,), (32,), (state, i64(n)))
+        return out
+
     # ---- fused Adam: one launch for every tensor of a group --------------------------------
     def fused_adam(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
                    weight_decay, eps, amsgrad, maximize, decoupled):
