@@ -75,6 +75,7 @@ class KernelSet:
         self._dir = directory or kernel_dir()
         self._modules = {}
         self._tables = {}  # fused_adam's pointer tables, by the ids of the params they cover
+        self._captured_sources = []  # host buffers that captured graphs copy from on every replay
 
     def _kernel(self, filename, name, dtype=None):
         expr = f"{name}<{_CTYPE[np.dtype(dtype)]}>" if dtype is not None else name
@@ -485,28 +486,31 @@ class KernelSet:
     def _pointer_table(self, columns):
         """(table, starts) device arrays for kernels/adam.cu: each column's addresses, and each
         tensor's first element in their concatenation. Kept while the arrays stay the same, so a
-        step with the same gradients builds nothing; one built during a CUDA graph capture is
-        kept for good, since the graph reads it on every replay."""
+        step with the same gradients builds nothing."""
         key = tuple(id(a) for a in columns[0])
         entry = self._tables.get(key)
         if entry is not None and all(a is b for column, kept in zip(columns, entry[0]) for a, b in zip(column, kept)):
             return entry[1], entry[2]
         sizes = [p.size for p in columns[0]]
-        host = self._host_int64(len(columns) * len(sizes) + len(sizes) + 1)
-        host[:len(columns) * len(sizes)] = [_address(a) for column in columns for a in column]
-        host[len(columns) * len(sizes):] = np.concatenate([[0], np.cumsum(sizes)])
-        device = self.xp.asarray(host)
+        host = np.array([_address(a) for column in columns for a in column] + [0] + np.cumsum(sizes).tolist(),
+                        np.int64)
+        device = self._to_device_in_graphs(host)
         table, starts = device[:len(columns) * len(sizes)], device[len(columns) * len(sizes):]
-        self._tables[key] = (tuple(tuple(column) for column in columns), table, starts, host)
-        from .graphs import is_current_stream_capturing
-        if is_current_stream_capturing():
-            self._tables[("captured", len(self._tables), key)] = self._tables[key]
+        self._tables[key] = (tuple(tuple(column) for column in columns), table, starts)
         return table, starts
 
-    def _host_int64(self, n):
-        """A host buffer of n int64: pinned on a GPU, so that copying it can be captured in a graph."""
-        if getattr(self.xp, "__name__", "") == "cupy":
-            import cupyx
-            return cupyx.empty_pinned((n,), np.int64)
-        return np.empty(n, np.int64)
+    def _to_device_in_graphs(self, host):
+        """host copied to the device. During a CUDA graph capture on a GPU the copy is a node of
+        the graph, which reads its source on every replay: the source is then a pinned buffer
+        kept for good (CuPy's own staging buffer would be reused)."""
+        from .graphs import is_current_stream_capturing
+        if getattr(self.xp, "__name__", "") != "cupy" or not is_current_stream_capturing():
+            return self.xp.asarray(host)
+        import cupyx
+        pinned = cupyx.empty_pinned(host.shape, host.dtype)
+        pinned[...] = host
+        self._captured_sources.append(pinned)
+        device = self.xp.empty(host.shape, host.dtype)
+        device.set(pinned, stream=self.xp.cuda.get_current_stream())
+        return device
 
