@@ -5,9 +5,12 @@ graph, replayed once per batch, so an epoch reads nothing back from the device u
 Shuffling is a device sort of device random keys, once per epoch; the step gathers its batch
 through a device cursor and draws its shifts from the counter-based device generator
 (gpugrad.backends.counter_rng). Full batches only (a graph has fixed shapes), as PyTorch's
-graphed loops use drop_last. The schedule's learning rate and Adam's β1 reach the graph as device
-scalars written before each replay; Adam's update is the fused one (one launch for all parameters).
+graphed loops use drop_last. The schedule's learning rate and momentum (Adam's β1, SGD's momentum)
+reach the graph as device scalars written before each replay; Adam's update is the fused one (one
+launch for all parameters).
 """
+import contextlib
+
 import numpy as np
 
 from .. import cuda
@@ -16,8 +19,6 @@ from ..nn import functional as F
 from ..tensor import Tensor
 from . import parts
 
-GRAPH_OPTIMIZERS = ("adam", "adamw")
-
 
 def usable(settings, device, distributed):
     """Whether this run takes the captured step, or why not (a string)."""
@@ -25,8 +26,6 @@ def usable(settings, device, distributed):
         return False
     if distributed:
         return "--distributed runs all-reduce between steps"
-    if settings["optimizer"] not in GRAPH_OPTIMIZERS:
-        return f"--optimizer {settings['optimizer']} cycles a host-side momentum (graphs take adam, adamw)"
     return True
 
 
@@ -50,9 +49,10 @@ class GraphedSteps:
         self.cursor = xp.zeros(1, np.int64)
         self.loss_sum = xp.zeros(1, np.float32)
         for group in opt.param_groups:
-            group["capturable"] = group["fused"] = True
+            if "betas" in group:  # Adam, AdamW
+                group["capturable"] = group["fused"] = True
         self.lr = [Tensor._make(xp.zeros((), np.float32), device) for _ in opt.param_groups]
-        self.beta1 = [Tensor._make(xp.zeros((), np.float32), device) for _ in opt.param_groups]
+        self.momentum = [Tensor._make(xp.zeros((), np.float32), device) for _ in opt.param_groups]
         self.graph = None
 
     def _step(self):
@@ -79,18 +79,28 @@ class GraphedSteps:
         self.loss_sum += loss._data * b
 
     def _capture(self):
-        """Capture the step with the groups' lr and β1 read from device scalars."""
+        """Capture the step with the groups' lr and momentum read from device scalars."""
         self.opt.zero_grad(set_to_none=True)
-        saved = [(g["lr"], g["betas"]) for g in self.opt.param_groups]
-        for g, lr, beta1 in zip(self.opt.param_groups, self.lr, self.beta1):
-            g["lr"], g["betas"] = lr, (beta1, g["betas"][1])
         self.graph = cuda.CUDAGraph()
+        with self.device_schedule(), cuda.graph(self.graph):
+            self._step()
+
+    @contextlib.contextmanager
+    def device_schedule(self):
+        """The groups read lr and momentum (Adam's β1) from the device scalars inside the block."""
+        saved = [(g["lr"], g.get("betas"), g.get("momentum")) for g in self.opt.param_groups]
+        for g, lr, momentum in zip(self.opt.param_groups, self.lr, self.momentum):
+            g["lr"] = lr
+            if "betas" in g:
+                g["betas"] = (momentum, g["betas"][1])
+            else:
+                g["momentum"] = momentum
         try:
-            with cuda.graph(self.graph):
-                self._step()
+            yield
         finally:
-            for g, (lr, betas) in zip(self.opt.param_groups, saved):
-                g["lr"], g["betas"] = lr, betas
+            for g, (lr, betas, momentum) in zip(self.opt.param_groups, saved):
+                g["lr"] = lr
+                g.update({k: v for k, v in (("betas", betas), ("momentum", momentum)) if v is not None})
 
     def epoch(self, sched, stop, skip=0):
         """Train the epoch's steps from `skip` on; returns (loss sum, samples seen, steps done),
@@ -118,9 +128,9 @@ class GraphedSteps:
         return loss, (done - skip) * self.batch, done, stopped
 
     def _set_schedule(self):
-        for g, lr, beta1 in zip(self.opt.param_groups, self.lr, self.beta1):
+        for g, lr, momentum in zip(self.opt.param_groups, self.lr, self.momentum):
             lr.fill_(float(g["lr"]))
-            beta1.fill_(float(g["betas"][0]))
+            momentum.fill_(float(g["betas"][0] if "betas" in g else g["momentum"]))
 
 
 def model_backend(model):
