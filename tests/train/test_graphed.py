@@ -80,3 +80,21 @@ def test_ctrl_c_stops_a_graphed_run_between_replays_and_resume_finishes_it(tmp_p
     assert gpugrad.load(str(out / "checkpoint.npz"))["step"] == 1  # epoch 2 stopped after its first step
     assert main(["train", "--resume", str(out / "checkpoint.npz")]) == 0
     assert [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["epochs"]] == [1, 2]
+    _, whole = _run(tmp_path, "whole")  # the checkpoint kept the device generator: same order and shifts
+    resumed = gpugrad.load(str(out / "checkpoint.npz"))["model"]
+    for k in whole:
+        np.testing.assert_allclose(resumed[k].numpy(), whole[k].numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_garbled_device_generator_in_the_checkpoint_is_one_line(tmp_path, capsys):
+    import gpugrad
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY[:-1], "1"]) == 0
+    ckpt = gpugrad.load(str(out / "checkpoint.npz"))
+    assert len(json.loads(str(ckpt["device_rng"]))) == 2  # [key, counter]
+    ckpt["device_rng"] = "[1, 2, 3"
+    gpugrad.save(ckpt, str(tmp_path / "edited.npz"))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "edited.npz")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "doesn't fit" in err and "device_rng" in err and len(err.splitlines()) == 1
