@@ -1,5 +1,6 @@
 """fused=True Adam/AdamW: the same steps as the per-parameter update and as PyTorch's fused
-optimizer, on cpu and simulated cuda; one launch for the whole group; captured in a graph."""
+optimizer, on cpu and simulated cuda; one launch for the whole group (captured in a graph:
+tests/backends/cuda/test_graphs.py)."""
 import numpy as np
 import pytest
 
@@ -78,35 +79,3 @@ def test_fused_with_foreach_or_half_params_raises():
     with pytest.raises(RuntimeError, match="float32 or float64 params, but one is float16"):
         gg.optim.AdamW([h], fused=True).step()
 
-
-def test_fused_adamw_in_a_graph_follows_the_scheduler():
-    """Captured with lr as a device tensor: replays equal eager fused steps, scheduler included."""
-    def run(graphed):
-        gg.manual_seed(0)
-        x = gg.randn(4, 3, device="cuda")
-        w = gg.randn(3, 2, device="cuda", requires_grad=True)
-        b = gg.randn(2, device="cuda", requires_grad=True)
-        opt = gg.optim.AdamW([w, b], lr=gg.tensor(0.1, device="cuda"), amsgrad=True, fused=True)
-        sched = gg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            ((x @ w + b).relu() ** 2).sum().backward()
-            opt.step()
-        step()
-        sched.step()
-        g = gg.cuda.CUDAGraph()
-        if graphed:
-            opt.zero_grad(set_to_none=True)
-            before = w.detach().numpy()
-            with gg.cuda.graph(g):
-                step()
-            np.testing.assert_array_equal(w.detach().numpy(), before)  # capturing updated nothing
-        for _ in range(3):
-            g.replay() if graphed else step()
-            sched.step()
-        return [t.detach().numpy() for t in (w, b)], [float(opt.state[t]["step"]) for t in (w, b)]
-    (eager, eager_steps), (replayed, replayed_steps) = run(False), run(True)
-    assert eager_steps == replayed_steps == [4, 4]
-    for r, e in zip(replayed, eager):
-        np.testing.assert_allclose(r, e, rtol=1e-6, atol=1e-7)

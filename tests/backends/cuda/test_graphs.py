@@ -134,33 +134,41 @@ def test_replay_before_capture_and_double_capture_raise():
             pass
 
 
-def test_capturable_adam_follows_a_scheduler_without_recapture():
+@pytest.mark.parametrize("make_opt", [
+    lambda ps, lr: gg.optim.Adam(ps, lr=lr, capturable=True),
+    lambda ps, lr: gg.optim.AdamW(ps, lr=lr, amsgrad=True, fused=True),  # one launch for w and b
+], ids=["capturable", "fused"])
+def test_capturable_adam_follows_a_scheduler_without_recapture(make_opt):
     """lr as a device tensor: the scheduler sets it in place and the replayed step uses it."""
     def run(graphed):
         gg.manual_seed(0)
         x = gg.randn(4, 3, device="cuda")
         w = gg.randn(3, 2, device="cuda", requires_grad=True)
-        opt = gg.optim.Adam([w], lr=gg.tensor(0.1, device="cuda"), capturable=True)
+        b = gg.randn(2, device="cuda", requires_grad=True)
+        opt = make_opt([w, b], gg.tensor(0.1, device="cuda"))
         sched = gg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
 
         def step():
             opt.zero_grad(set_to_none=True)
-            (x @ w).relu().sum().backward()
+            ((x @ w + b).relu() ** 2).sum().backward()
             opt.step()
         step()
         sched.step()
         g = gg.cuda.CUDAGraph()
         if graphed:
             opt.zero_grad(set_to_none=True)
+            before = w.detach().numpy()
             with gg.cuda.graph(g):
                 step()
+            np.testing.assert_array_equal(w.detach().numpy(), before)  # capturing updated nothing
         for _ in range(3):
             g.replay() if graphed else step()
             sched.step()
-        return w.detach().numpy(), float(opt.state[w]["step"])
+        return [t.detach().numpy() for t in (w, b)], [float(opt.state[t]["step"]) for t in (w, b)]
     (eager, eager_steps), (replayed, replayed_steps) = run(False), run(True)
-    assert eager_steps == replayed_steps == 4
-    np.testing.assert_allclose(replayed, eager, rtol=1e-6)
+    assert eager_steps == replayed_steps == [4, 4]
+    for r, e in zip(replayed, eager):
+        np.testing.assert_allclose(r, e, rtol=1e-6, atol=1e-7)
 
 
 def test_dropout_draws_new_masks_on_every_replay():
