@@ -171,6 +171,41 @@ def test_capturable_adam_follows_a_scheduler_without_recapture(make_opt):
         np.testing.assert_allclose(r, e, rtol=1e-6, atol=1e-7)
 
 
+def test_sgd_reads_lr_and_momentum_from_device_tensors_set_between_replays():
+    """What the train command's captured SGD step relies on: replays follow lr and momentum
+    written in place, as eager steps with the same numbers as floats do."""
+    schedule = [(0.1, 0.9), (0.05, 0.8), (0.02, 0.5), (0.01, 0.95)]
+
+    def run(graphed):
+        gg.manual_seed(0)
+        x = gg.randn(4, 3, device="cuda")
+        w = gg.randn(3, 2, device="cuda", requires_grad=True)
+        lr, momentum = gg.tensor(0.0, device="cuda"), gg.tensor(0.0, device="cuda")
+        opt = gg.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            ((x @ w).relu() ** 2).sum().backward()
+            opt.step()
+        step()  # makes the momentum buffer
+        g = gg.cuda.CUDAGraph()
+        if graphed:
+            opt.param_groups[0].update(lr=lr, momentum=momentum)
+            opt.zero_grad(set_to_none=True)
+            with gg.cuda.graph(g):
+                step()
+        for lr_value, momentum_value in schedule:
+            if graphed:
+                lr.fill_(lr_value)
+                momentum.fill_(momentum_value)
+                g.replay()
+            else:
+                opt.param_groups[0].update(lr=lr_value, momentum=momentum_value)
+                step()
+        return w.detach().numpy()
+    np.testing.assert_allclose(run(True), run(False), rtol=1e-6, atol=1e-7)
+
+
 def test_dropout_draws_new_masks_on_every_replay():
     x = gg.ones(64, device="cuda")
     out = gg.zeros(64, device="cuda")
