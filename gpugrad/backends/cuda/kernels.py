@@ -468,7 +468,6 @@ class KernelSet:
         grads = [self._c(g, dtype) for g in grads]
         columns = (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else exp_avg_sqs, steps)
         table, starts = self._pointer_table(columns)
-        reached = [a for column in columns for a in column]
         lr_on_device, beta1_on_device = (not isinstance(v, (int, float, np.generic)) for v in (lr, beta1))
         device_lr = self._c(lr, dtype).reshape(1) if lr_on_device else steps[0]  # unread when not on the device
         device_beta1 = self._c(beta1, dtype).reshape(1) if beta1_on_device else steps[0]
@@ -513,4 +512,3 @@ class KernelSet:
         device = self.xp.empty(host.shape, host.dtype)
         device.set(pinned, stream=self.xp.cuda.get_current_stream())
         return device
-
