@@ -8,10 +8,11 @@ function, reference and benchmark are listed in gpugrad.kernel_specs. The tests 
 tests/kernels/test_kernel_specs.py check all of this against the backends.
 
 Arrays are the backend's (NumPy or CuPy), float32 or float64, in any layout; every function
-returns fresh arrays, except the optimizer update fused_adam, which updates its arrays in place,
-and philox_uniform, which advances its generator's state in place. `stride`, `padding`,
-`dilation` and `kernel` are (h, w) pairs the op layer has already checked
-(gpugrad.backends.conv_params).
+returns fresh arrays. `stride`, `padding`, `dilation` and `kernel` are (h, w) pairs the op
+layer has already checked (gpugrad.backends.conv_params).
+
+Two functions write in place instead: fused_adam updates an optimizer's arrays, and
+philox_uniform advances its generator's state.
 """
 from typing import Any, Protocol, runtime_checkable
 
