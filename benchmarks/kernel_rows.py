@@ -252,3 +252,56 @@ def matmul_row(m, k, n, label):
         return calls, lambda outs: check_tensor(dev, outs, 1e-4)
     return Row("matmul", label, prepare, {"m": m, "k": k, "n": n}, F32 * (m * k + k * n + m * n),
                2 * m * k * n, api="Tensor API")
+
+
+LENET_PARAMS = [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 400), (120,), (84, 120), (84,), (10, 84), (10,)]
+ADAMW = dict(lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=1e-2, eps=1e-8)
+
+
+def fused_adam_row(shapes, label):
+    """One fused AdamW step of float32 tensors of `shapes` (fused_adam) against PyTorch's
+    _fused_adamw_ after its step count (as torch.optim.AdamW(fused=True) makes it). Each call
+    first copies the params and their state, so every call, and the check, is one step from
+    the same inputs; the copies are in both sides' time."""
+    ks = range(len(shapes))
+    inputs = {}
+    for k, s in zip(ks, shapes):
+        inputs.update({f"p{k}": (s, "randn"), f"g{k}": (s, "randn"), f"m{k}": (s, "randn"),
+                       f"v{k}": (s, lambda dev, a, k=k: a[f"g{k}"] * a[f"g{k}"]),
+                       f"s{k}": ((), lambda dev, a: dev.asarray(np.array(2.0, np.float32)))})
+
+    def ours(kernels, a):
+        def call():
+            p, m, v, s = ([a[f"{x}{k}"].copy() for k in ks] for x in "pmvs")
+            return kernels.fused_adam(p, [a[f"g{k}"] for k in ks], m, v, [], s, ADAMW["lr"], ADAMW["beta1"],
+                                      ADAMW["beta2"], ADAMW["weight_decay"], ADAMW["eps"], False, False, True)
+        return call
+
+    def peer(torch, t):
+        def call():
+            p, m, v, s = ([t[f"{x}{k}"].clone() for k in ks] for x in "pmvs")
+            torch._foreach_add_(s, 1)
+            torch._fused_adamw_(p, [t[f"g{k}"] for k in ks], m, v, [], s, amsgrad=False, maximize=False, **ADAMW)
+            return p
+        return call
+
+    n = sum(int(np.prod(s)) for s in shapes)
+    return kernel_row(
+        "fused_adam", label, {"shapes": [list(s) for s in shapes]}, inputs=inputs, ours=ours, peer=peer,
+        compare=lambda o, r, t: [(f"param{k}", o[k], r[k]) for k in ks], tol=1e-5,
+        numpy="no NumPy version", nbytes=F32 * n * 7)
+
+
+def philox_row(log2):
+    """2**log2 float32 uniform numbers from the device generator (philox_uniform) against
+    torch.rand; checked against the uniform quantiles (a Kolmogorov-Smirnov bound far above
+    chance), since the two generators' streams differ."""
+    n = 2 ** log2
+    inputs = {"state": ((2,), lambda dev, a: dev.asarray(np.array([12345, 0], np.int64)))}
+    ours = lambda ks, a: lambda: ks.philox_uniform(a["state"].view(np.uint64), n, np.float32)
+    peer = lambda torch, t: lambda: torch.rand(n, device=t["state"].device)
+    quantiles = (np.arange(n) + 0.5) / n
+    return kernel_row(
+        "philox_uniform", f"2^{log2}", {"n": n}, inputs=inputs, ours=ours, peer=peer,
+        compare=lambda o, r, t: [("sorted", o[o.argsort()], quantiles)], tol=8 / np.sqrt(n),
+        numpy="no NumPy version", nbytes=F32 * n)

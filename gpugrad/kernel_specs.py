@@ -63,6 +63,10 @@ KERNELS = (
                "softmax_xent.softmax_xent_fwd", "softmax_xent_fwd_ref", "kernel_rows.xent_row"),
     KernelSpec("softmax_xent_bwd", {"softmax_xent.cu": ("softmax_xent_bwd<T>",)},
                "softmax_xent.softmax_xent_bwd", "softmax_xent_bwd_ref", "kernel_rows.xent_row"),
+    KernelSpec("fused_adam", {"adam.cu": ("adam_count_steps<T>", "adam_fused<T>")},
+               "adam.fused_adam", "fused_adam_ref", "kernel_rows.fused_adam_row"),
+    KernelSpec("philox_uniform", {"philox.cu": ("philox_uniform<T>", "philox_advance")},
+               "philox.philox_uniform", "philox_uniform_ref", "kernel_rows.philox_row"),
 )
 SPECS = {spec.name: spec for spec in KERNELS}
 KERNEL_FILES = tuple(sorted({f for spec in KERNELS for f in spec.cuda}))

@@ -1,17 +1,21 @@
 """Where a step's time goes: `with gpugrad.profiler.profile() as prof: ...`, then
 `print(prof.table())` or `prof.events()`.
 
-Three kinds of event are recorded, each with a name, a device and a duration:
+Four kinds of event are recorded, each with a name, a device and a duration:
 - "op": a Function's forward (named after the Function, e.g. "Conv") or its backward as the
   engine calls it ("ConvBackward"); inclusive of everything it calls.
 - "kernel": one of our hand-written kernels: a Numba kernel on the CPU, a RawKernel launch on
   CUDA (also when the emulator runs it, GPUGRAD_CUDA_SIM).
 - "library": a library call we make for the heavy lifting, i.e. the matmul/GEMM behind matmul,
   linear and conv (NumPy's BLAS, CuPy's cuBLAS).
+- "graph": one replay of a captured CUDA graph (gpugrad.cuda.CUDAGraph.replay), named
+  "cudaGraphLaunch" as in PyTorch's profiler: the whole captured step is that one launch, so
+  the ops, kernels and library calls inside it are not events (simulation re-runs them on the
+  host, and records them no more than a GPU launches them one by one).
 
-On a real GPU, kernels and library calls are timed with CUDA events (their device time,
-collected when the profile ends); ops are timed on the host, which for an asynchronous GPU is
-the time to queue their work. Elsewhere everything is wall time on the host.
+On a real GPU, kernels, library calls and graph launches are timed with CUDA events (their
+device time, collected when the profile ends); ops are timed on the host, which for an
+asynchronous GPU is the time to queue their work. Elsewhere everything is wall time on the host.
 
 Not profiling costs one global check per hook: every hook reads the module's `_session`.
 """
@@ -22,7 +26,7 @@ _session = None  # the active profile, or None
 
 
 class Event:
-    """One recorded call: `name`, `kind` ("op", "kernel" or "library"), `device`, `duration_us`."""
+    """One recorded call: `name`, `kind` ("op", "kernel", "library" or "graph"), `device`, `duration_us`."""
 
     __slots__ = ("name", "kind", "device", "duration_us", "_cuda")
 

@@ -1,17 +1,10 @@
 """A counter-based random generator whose whole state is one device array: what a CUDA graph
 needs, since a replayed graph can't draw from the host's generator (its numbers would be baked
-into the graph). Each draw hashes (key, counter + i) with SplitMix64's finaliser, all in device
-array ops, and advances the counter in place on the device, so every replay draws new numbers.
+into the graph). A draw is Philox4x32-10 of (key, counter + i/2) in our kernel
+(kernel_interface.philox_uniform, kernels/philox.cu), which then advances the counter in place
+on the device, so every replay draws new numbers.
 """
 import numpy as np
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(z):
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
 
 
 def _initial(seed):
@@ -39,11 +32,10 @@ def manual_seed(backend, seed):
 
 
 def uniform(backend, shape, dtype):
-    """U[0, 1) of `shape` from the device generator; advances it by the number of elements."""
-    xp = backend.xp
-    s = state(backend)
+    """U[0, 1) of `shape` from the device generator; advances it past the numbers drawn. float16
+    is drawn in float32 and rounded (which may round up to 1.0, as any float16 uniform may)."""
+    dtype = np.dtype(dtype)
+    drawn = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
     n = int(np.prod(shape, dtype=np.int64))
-    counter = s[1:] + xp.arange(n, dtype=np.uint64) * _GOLDEN
-    bits = _mix(_mix(s[:1] + _GOLDEN) ^ counter)
-    s[1:] += np.uint64(max(n, 1) * int(_GOLDEN) % (1 << 64))
-    return ((bits >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))).astype(dtype).reshape(shape)
+    out = backend.kernels.philox_uniform(state(backend), n, drawn).reshape(shape)
+    return out if drawn == dtype else out.astype(dtype)

@@ -10,6 +10,9 @@ tests/kernels/test_kernel_specs.py check all of this against the backends.
 Arrays are the backend's (NumPy or CuPy), float32 or float64, in any layout; every function
 returns fresh arrays. `stride`, `padding`, `dilation` and `kernel` are (h, w) pairs the op
 layer has already checked (gpugrad.backends.conv_params).
+
+Two functions write in place instead: fused_adam updates an optimizer's arrays, and
+philox_uniform advances its generator's state.
 """
 from typing import Any, Protocol, runtime_checkable
 
@@ -59,6 +62,22 @@ class Kernels(Protocol):
     def softmax_xent_bwd(self, logits: Array, target: Array, lse: Array, gloss: Array,
                          ignore_index: int, label_smoothing: float) -> Array:
         """dL/dlogits given the per-row loss gradient gloss (N,) and the forward's lse."""
+
+    def fused_adam(self, params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, max_exp_avg_sqs: list,
+                   steps: list, lr: Any, beta1: Any, beta2: float, weight_decay: float, eps: float,
+                   amsgrad: bool, maximize: bool, decoupled: bool) -> tuple:
+        """One Adam step (AdamW's when `decoupled`) of every tensor of a group, in place, as
+        torch._fused_adam_: each step count (a one-element array) +1, then each param, exp_avg,
+        exp_avg_sq (and max_exp_avg_sq with amsgrad; else that list is empty) updated, all of one
+        float dtype and contiguous. lr and beta1 are numbers or one-element device arrays (read
+        on the device, so a captured graph follows changes). Returns the updated arrays:
+        (*params, *exp_avgs, *exp_avg_sqs, *max_exp_avg_sqs, *steps)."""
+
+    def philox_uniform(self, state: Array, n: int, dtype: Any) -> Array:
+        """n numbers uniform on [0, 1) of float dtype from the counter-based generator whose
+        state is [key, counter] (uint64, on the device): Philox4x32-10 of blocks counter,
+        counter + 1, ... (two numbers a block); the counter is then advanced past them, in
+        place on the device, so a replayed CUDA graph draws new numbers."""
 
 
 FUNCTIONS = tuple(name for name in vars(Kernels) if not name.startswith("_"))

@@ -73,6 +73,7 @@ class Run:
             settings, split.x_train.shape[1:], len(self.train_loader), self.device)
         self.progress = {"epoch": 0, "step": 0, "loss_sum": 0.0, "seen": 0, "metrics": [],
                          "data_rng": self.train_loader.state_dict()}
+        self.device_rng = None  # a graphed run's device generator, from the checkpoint
         if resume is not None:
             self._resume(resume)
         self.main = parallel.is_main()
@@ -81,6 +82,8 @@ class Run:
         use = graphed.usable(settings, as_device(self.device), self.net is not self.model)
         if use is True:
             self.graphed = graphed.GraphedSteps(settings, split, self.model, self.opt, as_device(self.device))
+            if self.device_rng is not None:
+                self.graphed.resume_rng(self.device_rng)
         elif use and self.main:
             print(f"note: each step runs eagerly (no CUDA graph): {use}", flush=True)
         self.ckpt_path = os.path.join(settings["out"], "checkpoint.npz")
@@ -97,6 +100,8 @@ class Run:
                                                    self.settings["epochs"], len(self.train_loader))
             self.train_loader.load_state_dict(self.progress["data_rng"])
             state.restore_gpugrad_rng(ckpt["gpugrad_rng"])
+            if "device_rng" in ckpt:
+                self.device_rng = graphed.rng_from_checkpoint(ckpt["device_rng"])
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
             problem = " ".join(str(e).split())
             raise parts.SetupError(f"{path} doesn't fit the {self.settings['model']} run its settings "
@@ -104,7 +109,10 @@ class Run:
 
     def save(self):
         if self.main:
-            save(state.checkpoint(self.settings, self.model, self.opt, self.sched, self.progress), self.ckpt_path)
+            ckpt = state.checkpoint(self.settings, self.model, self.opt, self.sched, self.progress)
+            if self.graphed is not None:
+                ckpt["device_rng"] = self.graphed.rng_state()
+            save(ckpt, self.ckpt_path)
 
     def fit(self):
         """Train the remaining epochs; returns 0, or 128 + the signal's number after a Ctrl-C

@@ -6,6 +6,7 @@ CPU function, reference), every __global__ kernel in kernels/ has a row, and eve
 function agrees with its reference on fresh random inputs, on the CUDA KernelSet (emulated,
 outputs poisoned) and on the CPU. A new kernel needs its row and its inputs in CASES below.
 """
+import copy
 import importlib
 import inspect
 import re
@@ -44,7 +45,8 @@ def _cpu_function(spec):
 
 def test_interface_lists_what_the_ops_call():
     assert set(FUNCTIONS) == {"conv2d_forward", "conv_wgrad", "conv_dgrad", "matmul", "gelu_fwd", "gelu_bwd",
-                              "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd"}
+                              "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd",
+                              "fused_adam", "philox_uniform"}
 
 
 @pytest.mark.parametrize("backend", ["cpu", "cuda"])
@@ -168,6 +170,16 @@ def _softmax_xent_bwd(rng, dtype):
     return logits, target, lse, _normal(rng, 5, dtype), *XENT
 
 
+def _fused_adam(rng, dtype):
+    """Three tensors at different steps, amsgrad and AdamW's decay; lr a device scalar, beta1 a number."""
+    shapes = [(3, 4), (7,), (2, 1, 5)]
+    params, grads, exp_avgs = ([_normal(rng, s, dtype) for s in shapes] for _ in range(3))
+    exp_avg_sqs, max_exp_avg_sqs = ([rng.random(s).astype(dtype) for s in shapes] for _ in range(2))
+    steps = [np.array(k, dtype) for k in (0, 2, 5)]
+    return (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, np.array(0.01, dtype), 0.8, 0.99,
+            0.1, 1e-8, True, False, True)
+
+
 CASES = {
     "conv2d_forward": _conv2d_forward,
     "conv2d_forward_cublas": _conv2d_forward,
@@ -185,6 +197,8 @@ CASES = {
     "maxpool2d_bwd": _maxpool2d_bwd,
     "softmax_xent_fwd": lambda rng, dtype: (*_logits(rng, dtype), *XENT),
     "softmax_xent_bwd": _softmax_xent_bwd,
+    "fused_adam": _fused_adam,
+    "philox_uniform": lambda rng, dtype: (np.array([rng.integers(0, 2 ** 63), 2 ** 32 - 7], np.uint64), 37, dtype),
 }
 
 
@@ -208,7 +222,7 @@ def _assert_matches(got, want, dtype):
 @pytest.mark.parametrize("spec", kernel_specs.KERNELS, ids=lambda s: s.name)
 def test_row_matches_its_reference(kernels, rng, spec, dtype):
     args = CASES[spec.name](rng, dtype)
-    want = getattr(ref, spec.reference)(*args)
-    _assert_matches(getattr(kernels, spec.name)(*args), want, dtype)
+    want = getattr(ref, spec.reference)(*copy.deepcopy(args))  # fresh inputs each: fused_adam updates in place
+    _assert_matches(getattr(kernels, spec.name)(*copy.deepcopy(args)), want, dtype)
     if spec.cpu is not None:
-        _assert_matches(_cpu_function(spec)(*args), want, dtype)
+        _assert_matches(_cpu_function(spec)(*copy.deepcopy(args)), want, dtype)

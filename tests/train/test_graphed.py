@@ -1,9 +1,10 @@
 """`gpugrad train --device cuda`'s captured step, on the simulated device (tiny runs, mlp: the
-emulator is slow): it trains, replays match the same steps run eagerly, --no-graph and the
-fallback for sgd run eagerly."""
+emulator is slow): it trains, replays match the same steps run eagerly (AdamW, and SGD with
+momentum), --no-graph runs eagerly."""
 import json
 
 import numpy as np
+import pytest
 
 from gpugrad.cli import main
 from gpugrad.serialization import load
@@ -20,12 +21,6 @@ def _run(tmp_path, name, *args):
     return rows, load(str(out / "checkpoint.npz"))["model"]
 
 
-def _device_schedule(steps):
-    """Point the groups at the device lr and β1 scalars the graph reads (for eager steps)."""
-    for g, lr, beta1 in zip(steps.opt.param_groups, steps.lr, steps.beta1):
-        g["lr"], g["betas"] = lr, (beta1, g["betas"][1])
-
-
 class _Eager:
     """Stands in for the captured graph: each replay runs the same step eagerly."""
 
@@ -33,14 +28,12 @@ class _Eager:
         self.steps = steps
 
     def replay(self):
-        saved = [(g["lr"], g["betas"]) for g in self.steps.opt.param_groups]
-        _device_schedule(self.steps)
-        self.steps._step()
-        for g, (lr, betas) in zip(self.steps.opt.param_groups, saved):
-            g["lr"], g["betas"] = lr, betas
+        with self.steps.device_schedule():
+            self.steps._step()
 
 
-def test_captured_steps_match_the_same_steps_run_eagerly(tmp_path, monkeypatch):
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_captured_steps_match_the_same_steps_run_eagerly(tmp_path, monkeypatch, optimizer):
     replays = []
     real_replay = graphed.cuda.CUDAGraph.replay
 
@@ -48,11 +41,15 @@ def test_captured_steps_match_the_same_steps_run_eagerly(tmp_path, monkeypatch):
         replays.append(1)
         real_replay(self)
     monkeypatch.setattr(graphed.cuda.CUDAGraph, "replay", counting)
-    rows, params = _run(tmp_path, "graph")
+    from gpugrad.backends.cuda.kernels import KernelSet
+    fused, real_fused = [], KernelSet.fused_adam
+    monkeypatch.setattr(KernelSet, "fused_adam", lambda self, *args: fused.append(1) or real_fused(self, *args))
+    rows, params = _run(tmp_path, "graph", "--optimizer", optimizer)
     assert len(replays) == 2 * 3 - 1  # 3 steps an epoch; the first is the eager warm-up
+    assert len(fused) == (2 if optimizer == "adamw" else 0)  # Adam's fused update: warm-up step and capture
 
     monkeypatch.setattr(graphed.GraphedSteps, "_capture", lambda self: setattr(self, "graph", _Eager(self)))
-    eager_rows, eager_params = _run(tmp_path, "eager")
+    eager_rows, eager_params = _run(tmp_path, "eager", "--optimizer", optimizer)
     for r, e in zip(rows, eager_rows):
         np.testing.assert_allclose(r["train_loss"], e["train_loss"], rtol=1e-4)
     assert eager_params.keys() == params.keys()
@@ -60,11 +57,9 @@ def test_captured_steps_match_the_same_steps_run_eagerly(tmp_path, monkeypatch):
         np.testing.assert_allclose(params[k].numpy(), eager_params[k].numpy(), rtol=1e-4, atol=1e-6)
 
 
-def test_no_graph_and_sgd_run_eagerly(tmp_path, capsys):
-    _run(tmp_path, "nograph", "--no-graph")
-    assert "no CUDA graph" not in capsys.readouterr().out
-    _run(tmp_path, "sgd", "--optimizer", "sgd")
-    assert "each step runs eagerly (no CUDA graph): --optimizer sgd" in capsys.readouterr().out
+def test_no_graph_runs_eagerly(tmp_path, monkeypatch):
+    monkeypatch.setattr(graphed.cuda.CUDAGraph, "replay", lambda self: pytest.fail("replayed with --no-graph"))
+    _run(tmp_path, "nograph", "--no-graph", "--optimizer", "sgd")
 
 
 def test_ctrl_c_stops_a_graphed_run_between_replays_and_resume_finishes_it(tmp_path, monkeypatch):
@@ -85,3 +80,21 @@ def test_ctrl_c_stops_a_graphed_run_between_replays_and_resume_finishes_it(tmp_p
     assert gpugrad.load(str(out / "checkpoint.npz"))["step"] == 1  # epoch 2 stopped after its first step
     assert main(["train", "--resume", str(out / "checkpoint.npz")]) == 0
     assert [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["epochs"]] == [1, 2]
+    _, whole = _run(tmp_path, "whole")  # the checkpoint kept the device generator: same order and shifts
+    resumed = gpugrad.load(str(out / "checkpoint.npz"))["model"]
+    for k in whole:
+        np.testing.assert_allclose(resumed[k].numpy(), whole[k].numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_garbled_device_generator_in_the_checkpoint_is_one_line(tmp_path, capsys):
+    import gpugrad
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY[:-1], "1"]) == 0
+    ckpt = gpugrad.load(str(out / "checkpoint.npz"))
+    assert len(json.loads(str(ckpt["device_rng"]))) == 2  # [key, counter]
+    ckpt["device_rng"] = "[1, 2, 3"
+    gpugrad.save(ckpt, str(tmp_path / "edited.npz"))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "edited.npz")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "doesn't fit" in err and "device_rng" in err and len(err.splitlines()) == 1

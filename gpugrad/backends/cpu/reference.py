@@ -174,3 +174,50 @@ def softmax_xent_bwd_ref(logits, target, lse, gloss, ignore_index, label_smoothi
             q[target[r]] += 1 - label_smoothing
             g[r] = gloss[r] * (np.exp(x[r] - lse[r]) - q)
     return g
+
+
+def fused_adam_ref(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, weight_decay,
+                   eps, amsgrad, maximize, decoupled):
+    """Adam (Kingma & Ba), AdamW's decay when `decoupled` (Loshchilov & Hutter), one tensor at a
+    time in float64, as new arrays in fused_adam's order: step t = step + 1,
+    m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, p -= lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
+    lr, beta1 = float(np.asarray(lr)), float(np.asarray(beta1))
+    new = {"p": [], "m": [], "v": [], "vmax": [], "t": []}
+    for i in range(len(params)):
+        p, g, m, v = (np.asarray(a, np.float64) for a in (params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]))
+        t = float(np.asarray(steps[i])) + 1
+        g = -g if maximize else g
+        if weight_decay and decoupled:
+            p = p * (1 - lr * weight_decay)
+        elif weight_decay:
+            g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_used = v
+        if amsgrad:
+            v_used = np.maximum(np.asarray(max_exp_avg_sqs[i], np.float64), v)
+            new["vmax"].append(v_used)
+        p = p - lr / (1 - beta1 ** t) * m / (np.sqrt(v_used) / math.sqrt(1 - beta2 ** t) + eps)
+        new["p"].append(p), new["m"].append(m), new["v"].append(v), new["t"].append(np.array(t))
+    return (*new["p"], *new["m"], *new["v"], *new["vmax"], *new["t"])
+
+
+def philox_uniform_ref(state, n, dtype):
+    """Philox4x32-10 (Salmon et al., SC'11) on Python integers, one number at a time: number i
+    comes from block counter + i//2, (lo32, hi32, 0, 0) under (lo32(key), hi32(key)); its top 24
+    (float32) or 53 (float64) bits of words (0, 1) or (2, 3) as a fraction. Leaves state alone."""
+    key, counter = (int(v) for v in state)
+    bits = 24 if np.dtype(dtype) == np.float32 else 53
+    mask = (1 << 32) - 1
+    out = np.empty(n)
+    for i in range(n):
+        block = (counter + i // 2) % (1 << 64)
+        c, k = [block & mask, block >> 32, 0, 0], [key & mask, key >> 32]
+        for r in range(10):
+            if r:
+                k = [(k[0] + 0x9E3779B9) & mask, (k[1] + 0xBB67AE85) & mask]
+            p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+            c = [(p1 >> 32) ^ c[1] ^ k[0], p1 & mask, (p0 >> 32) ^ c[3] ^ k[1], p0 & mask]
+        word = c[2] | c[3] << 32 if i % 2 else c[0] | c[1] << 32
+        out[i] = (word >> (64 - bits)) / 2.0 ** bits
+    return out

@@ -9,6 +9,9 @@ the routes that use only our kernels (its capturable()).
 """
 import contextlib
 
+import numpy as np
+
+from ... import profiler
 from . import sim_array
 from .backend import simulated
 
@@ -88,19 +91,25 @@ class CUDAGraph:
             self._pool = self._stream = None
 
     def replay(self):
-        """Run the captured work again, on the buffers it was captured with."""
+        """Run the captured work again, on the buffers it was captured with: one graph launch,
+        which a profile records as one "graph" event (the kernels in it are not launched one
+        by one, so they are not events of their own)."""
         if _current[0] is not None:
             raise RuntimeError("CUDAGraph.replay: can't replay during a capture")
         if self._recording is not None:
-            sim_array.replay(self._recording.ops)
+            profiler.record_device("graph", "cudaGraphLaunch", "cuda", np, sim_array.replay, self._recording.ops)
         elif self._graph is not None:
             import cupy
-            current = cupy.cuda.get_current_stream()
-            self._stream.wait_event(current.record())  # e.g. static_x.copy_(x) on the current stream
-            self._graph.launch(self._stream)
-            current.wait_event(self._stream.record())
+            profiler.record_device("graph", "cudaGraphLaunch", "cuda", cupy, self._launch)
         else:
             raise RuntimeError("CUDAGraph.replay: nothing captured yet (use `with gpugrad.cuda.graph(g): ...`)")
+
+    def _launch(self):
+        import cupy
+        current = cupy.cuda.get_current_stream()
+        self._stream.wait_event(current.record())  # e.g. static_x.copy_(x) on the current stream
+        self._graph.launch(self._stream)
+        current.wait_event(self._stream.record())
 
     def reset(self):
         """Drop the captured work and its memory."""

@@ -14,7 +14,10 @@ import numpy as np
 import gpugrad.backends.cuda as cuda_flags
 from gpugrad import profiler
 from gpugrad.backends.conv_params import conv_output_size, pool_output_size
+from gpugrad.backends.fused_adam_args import check_fused_adam, fused_adam_result
 from gpugrad.kernel_specs import kernel_dir, name_expressions, nvrtc_options
+
+from . import sim_array
 
 BLOCK = 256         # threads per block for elementwise and gather kernels
 MAX_GRID = 1 << 20  # grid-stride loops cover the rest
@@ -71,6 +74,8 @@ class KernelSet:
         self.xp, self._raw_module = xp, raw_module
         self._dir = directory or kernel_dir()
         self._modules = {}
+        self._tables = {}  # fused_adam's pointer tables, by the ids of the params they cover
+        self._captured_sources = []  # host buffers that captured graphs copy from on every replay
 
     def _kernel(self, filename, name, dtype=None):
         expr = f"{name}<{_CTYPE[np.dtype(dtype)]}>" if dtype is not None else name
@@ -443,3 +448,67 @@ class KernelSet:
                 (logits, target, lse, gloss, glogits, i32(n), i32(k), i64(ignore_index),
                  logits.dtype.type(label_smoothing)))
         return glogits
+
+    # ---- the device generator --------------------------------------------------------------
+    def philox_uniform(self, state, n, dtype):
+        out = self.xp.empty((n,), dtype)
+        if n:
+            self._kernel("philox.cu", "philox_uniform", dtype)(_grid(n), (BLOCK,), (state, out, i64(n)))
+            self._kernel("philox.cu", "philox_advance")((1,), (32,), (state, i64(n)))
+        return out
+
+    # ---- fused Adam: one launch for every tensor of a group --------------------------------
+    def fused_adam(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
+                   weight_decay, eps, amsgrad, maximize, decoupled):
+        """Two launches for the whole group: the step counts, then every element of every
+        tensor, found through a table of their addresses (kernels/adam.cu)."""
+        dtype = check_fused_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, amsgrad)
+        if not params:
+            return fused_adam_result(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
+        grads = [self._c(g, dtype) for g in grads]
+        columns = (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else exp_avg_sqs, steps)
+        table, starts = self._pointer_table(columns)
+        lr_on_device, beta1_on_device = (not isinstance(v, (int, float, np.generic)) for v in (lr, beta1))
+        device_lr = self._c(lr, dtype).reshape(1) if lr_on_device else steps[0]  # unread when not on the device
+        device_beta1 = self._c(beta1, dtype).reshape(1) if beta1_on_device else steps[0]
+        flags = i32(decoupled | amsgrad << 1 | maximize << 2 | lr_on_device << 3 | beta1_on_device << 4)
+        host_lr, host_beta1 = (dtype.type(0 if on_device else v)
+                               for v, on_device in ((lr, lr_on_device), (beta1, beta1_on_device)))
+        with sim_array.through_pointers([a for column in columns for a in column]):
+            self._kernel("adam.cu", "adam_count_steps", dtype)((1,), (32,), (table, i32(len(params))))
+            self._kernel("adam.cu", "adam_fused", dtype)(
+                _grid(int(sum(p.size for p in params))), (BLOCK,),
+                (table, starts, i32(len(params)), device_lr, device_beta1, host_lr, host_beta1,
+                 dtype.type(beta2), dtype.type(eps), dtype.type(weight_decay), flags))
+        return fused_adam_result(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
+
+    def _pointer_table(self, columns):
+        """(table, starts) device arrays for kernels/adam.cu: each column's addresses, and each
+        tensor's first element in their concatenation. Kept while the arrays stay the same, so a
+        step with the same gradients builds nothing."""
+        key = tuple(id(a) for a in columns[0])
+        entry = self._tables.get(key)
+        if entry is not None and all(a is b for column, kept in zip(columns, entry[0]) for a, b in zip(column, kept)):
+            return entry[1], entry[2]
+        sizes = [p.size for p in columns[0]]
+        host = np.array([_address(a) for column in columns for a in column] + [0] + np.cumsum(sizes).tolist(),
+                        np.int64)
+        device = self._to_device_in_graphs(host)
+        table, starts = device[:len(columns) * len(sizes)], device[len(columns) * len(sizes):]
+        self._tables[key] = (tuple(tuple(column) for column in columns), table, starts)
+        return table, starts
+
+    def _to_device_in_graphs(self, host):
+        """host copied to the device. During a CUDA graph capture on a GPU the copy is a node of
+        the graph, which reads its source on every replay: the source is then a pinned buffer
+        kept for good (CuPy's own staging buffer would be reused)."""
+        from .graphs import is_current_stream_capturing
+        if getattr(self.xp, "__name__", "") != "cupy" or not is_current_stream_capturing():
+            return self.xp.asarray(host)
+        import cupyx
+        pinned = cupyx.empty_pinned(host.shape, host.dtype)
+        pinned[...] = host
+        self._captured_sources.append(pinned)
+        device = self.xp.empty(host.shape, host.dtype)
+        device.set(pinned, stream=self.xp.cuda.get_current_stream())
+        return device

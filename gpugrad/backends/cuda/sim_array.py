@@ -13,12 +13,14 @@ write and restored when the capture ends. Arrays born during the capture are the
 private pool, kept alive by the graph. Reading device data on the host during a capture
 (`float`, `bool`, `.item()`, `.tolist()`, a copy to the host) raises, as a stream capture does.
 """
+import contextlib
 import types
 
 import numpy as np
 
 _capture = [None]  # the _Recorder of the capture in progress, if any
 _depth = [0]       # > 0 while inside a hooked operation or a replay: nothing is recorded there
+_reached = [()]    # arrays the launches in through_pointers() reach through a table of addresses
 
 
 class CaptureError(RuntimeError):
@@ -271,10 +273,22 @@ for _name in ("fill", "sort", "put", "itemset", "partition"):
 
 def launch(kernel, grid, block, args, **kwargs):
     """A RawKernel launch on the emulator: recorded during a capture (it may write any array it is
-    given), run through the emulator on plain arrays."""
+    given or reaches through_pointers()), run through the emulator on plain arrays."""
     def run(g, b, a, **k):
         return kernel(g, b, tuple(_plain(v) for v in a), **k)
-    return hooked(run, (grid, block, tuple(args)), kwargs, writes=[a for a in args if isinstance(a, np.ndarray)])
+    writes = [a for a in args if isinstance(a, np.ndarray)] + list(_reached[0])
+    return hooked(run, (grid, block, tuple(args)), kwargs, writes=writes)
+
+
+@contextlib.contextmanager
+def through_pointers(arrays):
+    """The kernels launched in the block may write `arrays` through addresses held in another
+    array, which a capture can't see: it treats them as written (to restore them at its end)."""
+    saved, _reached[0] = _reached[0], tuple(arrays)
+    try:
+        yield
+    finally:
+        _reached[0] = saved
 
 
 def _creation(fn):

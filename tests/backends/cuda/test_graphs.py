@@ -134,33 +134,76 @@ def test_replay_before_capture_and_double_capture_raise():
             pass
 
 
-def test_capturable_adam_follows_a_scheduler_without_recapture():
+@pytest.mark.parametrize("make_opt", [
+    lambda ps, lr: gg.optim.Adam(ps, lr=lr, capturable=True),
+    lambda ps, lr: gg.optim.AdamW(ps, lr=lr, amsgrad=True, fused=True),  # one launch for w and b
+], ids=["capturable", "fused"])
+def test_capturable_adam_follows_a_scheduler_without_recapture(make_opt):
     """lr as a device tensor: the scheduler sets it in place and the replayed step uses it."""
     def run(graphed):
         gg.manual_seed(0)
         x = gg.randn(4, 3, device="cuda")
         w = gg.randn(3, 2, device="cuda", requires_grad=True)
-        opt = gg.optim.Adam([w], lr=gg.tensor(0.1, device="cuda"), capturable=True)
+        b = gg.randn(2, device="cuda", requires_grad=True)
+        opt = make_opt([w, b], gg.tensor(0.1, device="cuda"))
         sched = gg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
 
         def step():
             opt.zero_grad(set_to_none=True)
-            (x @ w).relu().sum().backward()
+            ((x @ w + b).relu() ** 2).sum().backward()
             opt.step()
         step()
         sched.step()
         g = gg.cuda.CUDAGraph()
         if graphed:
             opt.zero_grad(set_to_none=True)
+            before = w.detach().numpy()
             with gg.cuda.graph(g):
                 step()
+            np.testing.assert_array_equal(w.detach().numpy(), before)  # capturing updated nothing
         for _ in range(3):
             g.replay() if graphed else step()
             sched.step()
-        return w.detach().numpy(), float(opt.state[w]["step"])
+        return [t.detach().numpy() for t in (w, b)], [float(opt.state[t]["step"]) for t in (w, b)]
     (eager, eager_steps), (replayed, replayed_steps) = run(False), run(True)
-    assert eager_steps == replayed_steps == 4
-    np.testing.assert_allclose(replayed, eager, rtol=1e-6)
+    assert eager_steps == replayed_steps == [4, 4]
+    for r, e in zip(replayed, eager):
+        np.testing.assert_allclose(r, e, rtol=1e-6, atol=1e-7)
+
+
+def test_sgd_reads_lr_and_momentum_from_device_tensors_set_between_replays():
+    """What the train command's captured SGD step relies on: replays follow lr and momentum
+    written in place, as eager steps with the same numbers as floats do."""
+    schedule = [(0.1, 0.9), (0.05, 0.8), (0.02, 0.5), (0.01, 0.95)]
+
+    def run(graphed):
+        gg.manual_seed(0)
+        x = gg.randn(4, 3, device="cuda")
+        w = gg.randn(3, 2, device="cuda", requires_grad=True)
+        lr, momentum = gg.tensor(0.0, device="cuda"), gg.tensor(0.0, device="cuda")
+        opt = gg.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            ((x @ w).relu() ** 2).sum().backward()
+            opt.step()
+        step()  # makes the momentum buffer
+        g = gg.cuda.CUDAGraph()
+        if graphed:
+            opt.param_groups[0].update(lr=lr, momentum=momentum)
+            opt.zero_grad(set_to_none=True)
+            with gg.cuda.graph(g):
+                step()
+        for lr_value, momentum_value in schedule:
+            if graphed:
+                lr.fill_(lr_value)
+                momentum.fill_(momentum_value)
+                g.replay()
+            else:
+                opt.param_groups[0].update(lr=lr_value, momentum=momentum_value)
+                step()
+        return w.detach().numpy()
+    np.testing.assert_allclose(run(True), run(False), rtol=1e-6, atol=1e-7)
 
 
 def test_dropout_draws_new_masks_on_every_replay():
@@ -190,3 +233,24 @@ def test_capture_takes_our_kernels_even_when_cublas_is_asked_for(monkeypatch):
             taken[name] = algorithms.choose(kernels, name)
     assert taken == algorithms.CAPTURABLE
     assert "cublas" not in taken.values()
+
+
+def test_the_profiler_sees_one_graph_launch_per_replay():
+    """Replays are single launches: 3 "graph" events and no kernel, library or op event from
+    inside them, while the same step run eagerly is many kernel launches."""
+    from gpugrad import profiler
+    model, opt = _setup(lenet, OPTIMIZERS["adamw"])
+    (x, y), = _batches(1, SIDE[lenet])
+    static_x, static_y = gg.tensor(x, device="cuda"), gg.tensor(y, device="cuda")
+    with profiler.profile() as eager:
+        _step(model, opt, static_x, static_y)
+    assert sum(e.kind == "kernel" for e in eager.events()) > 10
+    g = gg.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with gg.cuda.graph(g):
+        _step(model, opt, static_x, static_y)
+    with profiler.profile() as prof:
+        for _ in range(3):
+            g.replay()
+    assert [(e.kind, e.name, e.device) for e in prof.events()] == [("graph", "cudaGraphLaunch", "cuda")] * 3
+    assert "cudaGraphLaunch" in prof.table()
