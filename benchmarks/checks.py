@@ -51,5 +51,5 @@ def compare(name, dev, ours, ref, tol):
     scale = float(xp.abs(ref).max()) if ref.size else 0.0
     rel = max_abs / scale if scale > 0 else max_abs
     nonfinite = int((~xp.isfinite(ours)).sum())
-    return {**item, "ok": nonfinite == 0 and rel <= tol, "max_abs": max_abs, "rel": rel,
+    return {**item, "ok": bool(nonfinite == 0 and rel <= tol), "max_abs": max_abs, "rel": rel,
             "nonfinite": nonfinite}

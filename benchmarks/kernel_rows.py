@@ -59,6 +59,16 @@ def matmul_rows(device, quick):
     return rows
 
 
+def optim_rows(device, quick):
+    """One fused AdamW step over LeNet-5's parameters (a quarter-size copy under --quick)."""
+    shapes = [tuple(max(1, d // 4) for d in s) for s in LENET_PARAMS] if quick else LENET_PARAMS
+    return [fused_adam_row(shapes, "LeNet-5 parameters")]
+
+
+def rng_rows(device, quick):
+    return [philox_row(n) for n in ((12,) if quick else (20, 24))]
+
+
 def _small(shape, quick):
     """With --quick, a tiny shape with the same kernel, stride, padding and dilation."""
     if not quick:
@@ -285,11 +295,26 @@ def fused_adam_row(shapes, label):
             return p
         return call
 
+    def numpy(a):
+        """The same step as whole-array NumPy expressions, one tensor at a time."""
+        lr, b1, b2, wd, eps = (ADAMW[k] for k in ("lr", "beta1", "beta2", "weight_decay", "eps"))
+
+        def call():
+            out = []
+            for k in ks:
+                p, g, step = a[f"p{k}"] * (1 - lr * wd), a[f"g{k}"], float(a[f"s{k}"]) + 1
+                m = b1 * a[f"m{k}"] + (1 - b1) * g
+                v = b2 * a[f"v{k}"] + (1 - b2) * g * g
+                denom = np.sqrt(v) / np.sqrt(1 - b2 ** step) + eps
+                out.append(p - lr / (1 - b1 ** step) * m / denom)
+            return out
+        return call
+
     n = sum(int(np.prod(s)) for s in shapes)
     return kernel_row(
         "fused_adam", label, {"shapes": [list(s) for s in shapes]}, inputs=inputs, ours=ours, peer=peer,
         compare=lambda o, r, t: [(f"param{k}", o[k], r[k]) for k in ks], tol=1e-5,
-        numpy="no NumPy version", nbytes=F32 * n * 7)
+        numpy=numpy, nbytes=F32 * n * 7)
 
 
 def philox_row(log2):
@@ -304,4 +329,4 @@ def philox_row(log2):
     return kernel_row(
         "philox_uniform", f"2^{log2}", {"n": n}, inputs=inputs, ours=ours, peer=peer,
         compare=lambda o, r, t: [("sorted", o[o.argsort()], quantiles)], tol=8 / np.sqrt(n),
-        numpy="no NumPy version", nbytes=F32 * n)
+        numpy=lambda a: lambda: np.random.default_rng(12345).random(n, np.float32), nbytes=F32 * n)
