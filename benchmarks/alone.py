@@ -27,7 +27,8 @@ QUICK_LIMIT = 256   # ... and, with --quick, samples per split
 
 
 def alone_rows(device, quick):
-    """The recipe row, then the LeNet-5 step rows; skipped, saying why, on cuda."""
+    """The recipe row, then the LeNet-5 step rows; skipped, saying why, on cuda. (Their ids
+    contain no other group's name, which --only would match.)"""
     why = None if device == "cpu" else f"CPU only (each library alone on the CPU), not run on {device}"
     rounds = 1 if quick else 3
     return ([recipe_row(QUICK_LIMIT if quick else None, rounds, why)]
@@ -49,7 +50,7 @@ def recipe_row(limit, rounds, why):
     from gpugrad.cli import DEFAULTS
     from gpugrad.train.parts import DEFAULT_LR
     params = {k: DEFAULTS[k] for k in ("model", "data", "batch_size", "optimizer", "weight_decay", "shift")}
-    return Row("recipe_epoch", f"gpugrad train defaults ({DEFAULTS['model']}, {DEFAULTS['data']}, batch "
+    return Row("recipe_epoch", f"default recipe ({DEFAULTS['model']}, {DEFAULTS['data']}, batch "
                f"{DEFAULTS['batch_size']}), per epoch" + (f", {limit} samples per split" if limit else ""),
                params={**params, "lr": DEFAULT_LR[DEFAULTS["optimizer"]], "schedule": "OneCycleLR per batch", "limit": limit,
                        "epoch": "training + test evaluation", "untimed_epochs_per_job": 1},
