@@ -9,6 +9,7 @@ load that drifts during the run hits both alike. The first epoch (or the first W
 each job is not timed. A PyTorch worker imports torch first and never loads gpugrad's kernels
 (which would set OMP_WAIT_POLICY and BLAS's thread count for the whole process).
 """
+import functools
 import json
 import sys
 import time
@@ -214,14 +215,13 @@ def _step(impl, batch, steps):
 
 
 WORKERS = {("recipe", "gpugrad"): _gpugrad_recipe, ("recipe", "torch"): _torch_recipe,
-           ("step", "gpugrad"): _step, ("step", "torch"): _step}
+           ("step", "gpugrad"): functools.partial(_step, "gpugrad"),
+           ("step", "torch"): functools.partial(_step, "torch")}
 
 
 def _worker(kind, impl, *args):
-    numbers = [int(a) for a in args]
-    fn = WORKERS[kind, impl]
-    result = fn(impl, *numbers) if kind == "step" else fn(*numbers)
-    print(json.dumps(result), flush=True)
+    """What a job runs; it prints its result as one JSON line."""
+    print(json.dumps(WORKERS[kind, impl](*map(int, args))), flush=True)
 
 
 if __name__ == "__main__":
