@@ -11,6 +11,7 @@ each job is not timed. A PyTorch worker imports torch first and never loads gpug
 """
 import functools
 import json
+import os
 import sys
 import time
 
@@ -75,7 +76,8 @@ def _take_turns(dev, settings, rounds, why, kind, *args):
     jobs = {impl: [] for impl in impls}
     for _ in range(rounds):
         for impl in impls:
-            jobs[impl].append(worker_result(__name__, [kind, impl, *args]))
+            load = os.getloadavg()[0]  # other work on the machine, for reading the times
+            jobs[impl].append({**worker_result(__name__, [kind, impl, *args]), "loadavg": load})
         if settings.budget.spent():
             break
     records = {}

@@ -31,7 +31,8 @@ GROUPS = {
         "jobs take turns. recipe_epoch: ms per epoch (training, then evaluation on the test split) "
         "of `gpugrad train`'s defaults and of the same recipe in PyTorch, the first epoch of each "
         "job untimed; samples/s = training samples / epoch time; accuracy: test accuracy after "
-        "the last epoch (median over jobs). lenet_step: one plain-SGD step, 3 untimed steps per job.")),
+        "the last epoch (median over jobs). lenet_step: one plain-SGD step, 3 untimed steps per job. "
+        "results.json has each job's load average at its start (loadavg_jobs).")),
     "distributed": Group("Distributed, in mpiexec jobs (all_reduce GB/s = message bytes / time)",
                          distributed.distributed_rows, "distributed"),
 }

@@ -260,6 +260,7 @@ def test_alone_rows_time_each_library_in_processes_of_its_own(tmp_path):
             rec = row["impls"][impl]
             assert rec["status"] == "ok" and len(rec["reps_ms"]) == 3, (impl, rec)
             assert rec["min_ms"] <= rec["median_ms"] <= rec["max_ms"] and rec["samples_per_s"] > 0
+            assert len(rec["loadavg_jobs"]) == 1 and rec["loadavg_jobs"][0] >= 0
     recipe, step = rows
     for rec in recipe["impls"].values():  # 256 training samples an epoch; both learn something
         assert rec["samples_per_s"] == pytest.approx(256 / rec["median_ms"] * 1e3)
