@@ -39,7 +39,8 @@ def alone_rows(device, quick):
 
 def recipe_row(limit, rounds, why):
     """Seconds per epoch (training, then evaluation on the test split) of `gpugrad train`'s
-    defaults, against the same recipe in PyTorch; each job trains 1 + `epochs` epochs."""
+    defaults, against the same recipe in PyTorch; each job trains one untimed epoch, then its
+    share of the timed ones."""
     def measure(dev, settings):
         epochs = -(-min(settings.reps, RECIPE_EPOCHS) // rounds)
         records = _take_turns(dev, settings, rounds, why, "recipe", epochs, limit or 0)
@@ -54,8 +55,8 @@ def recipe_row(limit, rounds, why):
     params = {k: DEFAULTS[k] for k in ("model", "data", "batch_size", "optimizer", "weight_decay", "shift")}
     return Row("recipe_epoch", f"default recipe ({DEFAULTS['model']}, {DEFAULTS['data']}, batch "
                f"{DEFAULTS['batch_size']}), per epoch" + (f", {limit} samples per split" if limit else ""),
-               params={**params, "lr": DEFAULT_LR[DEFAULTS["optimizer"]], "schedule": "OneCycleLR per batch", "limit": limit,
-                       "epoch": "training + test evaluation", "untimed_epochs_per_job": 1},
+               params={**params, "lr": DEFAULT_LR[DEFAULTS["optimizer"]], "schedule": "OneCycleLR per batch",
+                       "limit": limit, "epoch": "training + test evaluation", "untimed_epochs_per_job": 1},
                api="gpugrad train", measure=measure)
 
 

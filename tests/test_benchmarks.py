@@ -268,7 +268,8 @@ def test_alone_rows_time_each_library_in_processes_of_its_own(tmp_path):
     losses = [step["impls"][i]["first_loss_jobs"][0] for i in ("gpugrad", "torch")]
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)  # the same step on the same values
     assert "## CPU: Each library alone" in md and "| gpugrad accuracy | torch accuracy |" in md
-    assert "| recipe_epoch default recipe (cnn, mnist-5k, batch 32), per epoch, 256 samples per split | gpugrad train |" in md
+    assert ("| recipe_epoch default recipe (cnn, mnist-5k, batch 32), per epoch, 256 samples per split "
+            "| gpugrad train |") in md
     assert "Each job is a fresh process" in md
 
 
