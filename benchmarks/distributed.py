@@ -10,13 +10,12 @@ process. Their four jobs take turns, so load that drifts during the run hits the
 """
 import importlib.util
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from .processes import worker_result
 from .row import Row
 from .timing import summary
 
@@ -25,8 +24,6 @@ QUICK_SIZES = (2**4, 2**10)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
 STEP_JOBS = [(1, None), (1, ONE_THREAD), (2, ONE_THREAD), (2, None)]  # (ranks, environment)
 WARMUP = 3  # untimed calls or steps at the start of each job
-# where this package is imported from: the checkout (benchmarks) or site-packages (gpugrad.benchmarks)
-IMPORT_ROOT = Path(__file__).resolve().parents[__name__.count(".")]
 
 
 def distributed_rows(device, quick):
@@ -113,13 +110,7 @@ def _once(fn):
 
 def _mpiexec(n, *args, env=None):
     """Rank 0's answer from `mpiexec -n n python -m <this module> --worker args`."""
-    path = os.pathsep.join(filter(None, [str(IMPORT_ROOT), os.environ.get("PYTHONPATH")]))
-    environment = {**os.environ, **(env or {}), "PYTHONPATH": path}
-    proc = subprocess.run([_launcher(), "-n", str(n), sys.executable, "-m", __name__, "--worker", *map(str, args)],
-                          cwd=IMPORT_ROOT, env=environment, capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        raise RuntimeError(f"mpiexec -n {n} failed:\n{proc.stdout}{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return worker_result(__name__, args, launcher=(_launcher(), "-n", str(n)), env=env)
 
 
 def _worker_all_reduce(repeats, n):

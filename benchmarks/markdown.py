@@ -34,7 +34,8 @@ def render(data):
             part = [r for r in rows if r["device"] == device and r["group"] == group]
             if part:
                 title = GROUPS[group].title if group in GROUPS else group
-                out += [f"## {device.upper()}: {title}", "", *_table(part), ""]
+                note = [GROUPS[group].note, ""] if group in GROUPS and GROUPS[group].note else []
+                out += [f"## {device.upper()}: {title}", "", *_table(part), "", *note]
     out += _cpu_vs_gpu(rows)
     out += _comparison(data.get("comparison"))
     bad = [r for r in rows if r.get("error") or any(
@@ -134,8 +135,10 @@ def _table(rows):
     roof = any(fraction(r, "gpugrad") for r in rows)
     peak = any("peak_mib" in r["impls"].get("gpugrad", {}) for r in rows)
     samples = not e2e and any(r.get("samples") for r in rows)
+    accuracy = any("test_accuracy" in v for r in rows for v in r["impls"].values())
     head += ([f"{i} samples/s" for i in ["gpugrad"] + peers] if e2e
              else ["GFLOP/s", "GB/s"] if flops else ["GB/s"]) + (["samples/s"] if samples else [])
+    head += [f"{i} accuracy" for i in ["gpugrad"] + peers] if accuracy else []
     head += (["roofline"] if roof else []) + (["peak MiB"] if peak else []) + ["check"]
     table = []
     for r in rows:
@@ -148,6 +151,8 @@ def _table(rows):
             cells += [_f(ours.get("gflops"), 1)] if flops else []
             cells.append(_f(ours.get("gbps"), 1))
             cells += [_f(ours.get("samples_per_s"), 0)] if samples else []
+        if accuracy:
+            cells += [_pct(r["impls"].get(i, {}).get("test_accuracy"), 2) for i in ["gpugrad"] + peers]
         if roof:
             frac = fraction(r, "gpugrad")
             cells.append(_pct(frac) if frac else "n/a")
@@ -228,8 +233,8 @@ def _ms(rec):
     return cell + (" †" if rec.get("truncated") else "")
 
 
-def _pct(x):
-    return f"{100 * x:.0f}%" if isinstance(x, (int, float)) else "n/a"
+def _pct(x, digits=0):
+    return f"{100 * x:.{digits}f}%" if isinstance(x, (int, float)) else "n/a"
 
 
 def _f(v, digits=2):

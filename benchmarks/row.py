@@ -19,7 +19,8 @@ class Row:
 
     A row timed in other processes (which leave no call to time here) has `measure(device,
     settings)` instead: it returns {impl: record}, each made by `timing.summary` from the
-    repetitions it timed or saying {"status": "skipped", "error": why}; it has no check."""
+    repetitions it timed (plus what else it measured, e.g. a test accuracy) or saying
+    {"status": "skipped", "error": why}; it has no check."""
     kernel: str
     label: str
     prepare: Callable | None = None

@@ -7,7 +7,7 @@ whose builder returns them.
 from dataclasses import dataclass
 from typing import Callable
 
-from . import distributed, graph_rows, kernel_rows, train_rows
+from . import alone, distributed, graph_rows, kernel_rows, train_rows
 
 
 @dataclass
@@ -15,6 +15,7 @@ class Group:
     title: str
     build: Callable
     section: str = "kernels"  # "kernels" (rates, roofline), "e2e" (samples/s) or "distributed"
+    note: str = ""            # printed under the group's table
 
 
 GROUPS = {
@@ -27,6 +28,13 @@ GROUPS = {
     "rng": Group("Uniform random numbers (Philox)", kernel_rows.rng_rows),
     "train": Group("Training step (forward + backward + SGD)", train_rows.train_rows, "e2e"),
     "train_graph": Group("Training step as one CUDA graph", graph_rows.graph_rows, "e2e"),
+    "alone": Group("Each library alone, in processes of its own", alone.alone_rows, "e2e", note=(
+        "Each job is a fresh process with the library's default threads; gpugrad's and PyTorch's "
+        "jobs take turns. recipe_epoch: ms per epoch (training, then evaluation on the test split) "
+        "of `gpugrad train`'s defaults and of the same recipe in PyTorch, the first epoch of each "
+        "job untimed; samples/s = training samples / epoch time; accuracy: test accuracy after "
+        "the last epoch (median over jobs). lenet_step: one plain-SGD step, 3 untimed steps per job. "
+        "results.json has each job's load average at its start (loadavg_jobs).")),
     "distributed": Group("Distributed, in mpiexec jobs (all_reduce GB/s = message bytes / time)",
                          distributed.distributed_rows, "distributed"),
 }

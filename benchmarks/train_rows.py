@@ -63,9 +63,7 @@ def train_row(model, batch):
     """samples/s of one SGD step at `batch` on random inputs and labels."""
     def prepare(dev):
         params, stats = init(model)
-        rng = np.random.default_rng(batch)
-        batches = [(rng.standard_normal((batch, 1, 28, 28), np.float32),
-                    rng.integers(0, CLASSES, batch)) for _ in range(sets_for(batch * 28 * 28 * 4))]
+        batches = random_batches(batch)
         calls = {"gpugrad": _gpugrad_step(dev, model, params, stats, batches)}
         calls["torch"] = (_torch_step(dev, model, params, stats, batches) if dev.torch_ok
                           else f"no PyTorch peer ({dev.torch_error})")
@@ -73,6 +71,13 @@ def train_row(model, batch):
     return Row(model, f"batch {batch}", prepare,
                {"model": model, "batch": batch, "lr": LR, "optimizer": "plain SGD"},
                api="Tensor API", samples=batch)
+
+
+def random_batches(batch):
+    """Random inputs and labels: a few batches to rotate over, or one when a batch is large."""
+    rng = np.random.default_rng(batch)
+    return [(rng.standard_normal((batch, 1, 28, 28), np.float32), rng.integers(0, CLASSES, batch))
+            for _ in range(sets_for(batch * 28 * 28 * 4))]
 
 
 def _gpugrad_step(dev, model, params, stats, batches):

@@ -1,6 +1,6 @@
 """`python -m benchmarks` on the CPU: a quick run writes well-formed results with checked rows,
-a roofline and the targets; the distributed rows are timed in mpiexec jobs or skipped saying
-why; --compare flags a planted regression; the budget, --only, the GPU tests, bad flags and a
+a roofline and the targets; the distributed rows are timed in mpiexec jobs and the "alone" rows
+in one process per library, or skipped saying why; --compare flags a planted regression; the budget, --only, the GPU tests, bad flags and a
 missing GPU are reported; the committed results still render; and `gpugrad bench` runs from the
 installed layout setup.py declares."""
 import argparse
@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import distributed
+import gpugrad
+
+from benchmarks import alone, distributed
 from benchmarks.cli import _plan
 from benchmarks.devices import Cpu
 from benchmarks.kernel_rows import CONV_KERNELS, ISSUE_CONV_SHAPES, gelu_row
@@ -33,7 +35,8 @@ from tests.helpers import REPO
 
 ROWS = "conv2d_forward/2x1x7x7,conv_fwd_bwd/2x4x6x6,gelu_bwd/2^10 tanh,matmul/64^3,maxpool,xent,lenet5"
 NO_SIM = {"GPUGRAD_CUDA_SIM": "0"}  # conftest simulates cuda; these runs must see the real state
-IN_PROCESS = ",".join(g for g in GROUPS if g != "distributed")  # the groups timed in this process
+ELSEWHERE = ("distributed", "alone")  # the groups timed in other processes
+IN_PROCESS = ",".join(g for g in GROUPS if g not in ELSEWHERE)
 
 
 def bench(*args, env=None, cwd=REPO, timeout=120):
@@ -73,7 +76,7 @@ def test_quick_cpu_run_writes_checked_rows(run):
     assert data["schema"] == "gpugrad.benchmarks/1"
     assert data["status"] == "complete" and data["errors"] == []
     assert data["machine"]["cpu_model"] and data["machine"]["threads"]["numba"] >= 1
-    assert [r["id"] for r in data["rows"]] == [row.id for g, row in plan("cpu", quick=True) if g != "distributed"]
+    assert [r["id"] for r in data["rows"]] == [row.id for g, row in plan("cpu", quick=True) if g not in ELSEWHERE]
     assert {r["kernel"] for r in data["rows"]} >= {
         "conv2d_forward", "conv_wgrad", "conv_dgrad", "conv_fwd_bwd", "gelu_fwd", "gelu_bwd",
         "matmul", "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd",
@@ -242,6 +245,64 @@ def test_distributed_rows_skip_on_cuda_and_without_mpi(monkeypatch):
     md = render({"started_utc": "2026-01-01", "command": "test", "status": "complete",
                  "devices": {"cpu": {"status": "ok"}}, "rows": without})
     assert '- cpu `all_reduce/2^4 float32, 2 ranks`: gpugrad: mpiexec not installed' in md
+
+
+@pytest.mark.slow
+def test_alone_rows_time_each_library_in_processes_of_its_own(tmp_path):
+    data, md, _ = quick(tmp_path, "--only", "alone")
+    rows = data["rows"]
+    assert data["status"] == "complete" and data["errors"] == []
+    assert [r["id"] for r in rows] == [row.id for g, row in plan("cpu", quick=True) if g == "alone"]
+    assert [r["kernel"] for r in rows] == ["recipe_epoch", "lenet_step"]
+    for row in rows:
+        assert row["section"] == "e2e" and row["ratios"]["torch"] > 0, row
+        for impl in ("gpugrad", "torch"):
+            rec = row["impls"][impl]
+            assert rec["status"] == "ok" and len(rec["reps_ms"]) == 3, (impl, rec)
+            assert rec["min_ms"] <= rec["median_ms"] <= rec["max_ms"] and rec["samples_per_s"] > 0
+            assert len(rec["loadavg_jobs"]) == 1 and rec["loadavg_jobs"][0] >= 0
+    recipe, step = rows
+    for rec in recipe["impls"].values():  # 256 training samples an epoch; both learn something
+        assert rec["samples_per_s"] == pytest.approx(256 / rec["median_ms"] * 1e3)
+        assert 0.3 < rec["test_accuracy"] <= 1 and len(rec["test_accuracy_jobs"]) == 1
+    losses = [step["impls"][i]["first_loss_jobs"][0] for i in ("gpugrad", "torch")]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)  # the same step on the same values
+    assert "## CPU: Each library alone" in md and "| gpugrad accuracy | torch accuracy |" in md
+    assert ("| recipe_epoch default recipe (cnn, mnist-5k, batch 32), per epoch, 256 samples per split "
+            "| gpugrad train |") in md
+    assert "Each job is a fresh process" in md
+
+
+def test_alone_rows_skip_on_cuda_and_without_torch():
+    class Device:
+        name, torch_ok, torch_error = "cuda", True, None
+
+        def free(self):
+            pass
+
+    dev, settings = Device(), Settings(reps=1, warmup=0, budget=Budget(60))
+    on_cuda = [run_row("alone", row, dev, settings) for row in alone.alone_rows("cuda", True)]
+    why = "CPU only (each library alone on the CPU), not run on cuda"
+    assert len(on_cuda) == 2 and all(r["impls"] == {i: {"status": "skipped", "error": why}
+                                                    for i in ("gpugrad", "torch")} for r in on_cuda)
+    dev.name, dev.torch_ok, dev.torch_error = "cpu", False, "ModuleNotFoundError: No module named 'torch'"
+    step = run_row("alone", alone.alone_rows("cpu", True)[1], dev, settings)
+    assert step["impls"]["gpugrad"]["status"] == "ok" and not step.get("ratios")
+    assert step["impls"]["torch"] == {"status": "skipped",
+                                      "error": "no PyTorch peer (ModuleNotFoundError: No module named 'torch')"}
+    md = render({"started_utc": "2026-01-01", "command": "test", "status": "complete",
+                 "devices": {"cpu": {"status": "ok"}}, "rows": on_cuda + [step]})
+    assert "- cpu `lenet_step/LeNet-5 batch 8`: torch: no PyTorch peer" in md
+
+
+def test_the_pytorch_recipe_shifts_images_as_gpugrad_does():
+    import torch
+
+    from gpugrad.data.transforms import RandomShift
+    x = np.random.default_rng(0).random((9, 2, 6, 7), np.float32)
+    ours = RandomShift(2, generator=np.random.default_rng(1))(gpugrad.tensor(x)).numpy()
+    theirs = alone._shift(torch, torch.from_numpy(x), 2, np.random.default_rng(1)).numpy()
+    assert not np.array_equal(ours, x) and np.array_equal(ours, theirs)
 
 
 def test_implementations_take_turns_and_a_failing_one_is_recorded():
