@@ -17,6 +17,7 @@ from . import ReduceOp
 INSTALL_HINT = 'pip install "gpugrad[distributed]" (mpi4py, and the MPICH library with its mpiexec)'
 # On bools (reduced as bytes of 0 and 1) a sum is an "or" and a product an "and", as in PyTorch.
 BOOL_OPS = {ReduceOp.SUM: ReduceOp.MAX, ReduceOp.PRODUCT: ReduceOp.MIN}
+ABORT_GRACE_S = 0.5  # see MPIGroup.abort
 
 
 def load_mpi():
@@ -95,8 +96,11 @@ class MPIGroup:
                 time.sleep(min(1e-3, waited / 10))
 
     def abort(self, message):
-        """Say why on stderr, then end every rank of the job."""
+        """Say why on stderr, then end every rank of the job. mpiexec forwards a rank's output
+        asynchronously and drops what is still in transit when Abort kills the job, which lost
+        the traceback and this line about one run in five, so they get a moment to arrive."""
         print(f"gpugrad.distributed: {message}; aborting the job", file=sys.stderr, flush=True)
+        time.sleep(ABORT_GRACE_S)
         self.MPI.COMM_WORLD.Abort(1)
 
     def close(self):
