@@ -23,6 +23,8 @@ GROUPS = {
     "matmul": Group("Matmul", kernel_rows.matmul_rows),
     "maxpool": Group("Max-pool", kernel_rows.maxpool_rows),
     "xent": Group("Softmax cross-entropy", kernel_rows.xent_rows),
+    "batch_norm": Group("Batch norm (training)", kernel_rows.batch_norm_rows),
+    "relu": Group("ReLU", kernel_rows.relu_rows),
     "train": Group("Training step (forward + backward + SGD)", train_rows.train_rows, "e2e"),
     "train_graph": Group("Training step as one CUDA graph", graph_rows.graph_rows, "e2e"),
     "distributed": Group("Distributed, in mpiexec jobs (all_reduce GB/s = message bytes / time)",

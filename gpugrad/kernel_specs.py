@@ -63,6 +63,14 @@ KERNELS = (
                "softmax_xent.softmax_xent_fwd", "softmax_xent_fwd_ref", "kernel_rows.xent_row"),
     KernelSpec("softmax_xent_bwd", {"softmax_xent.cu": ("softmax_xent_bwd<T>",)},
                "softmax_xent.softmax_xent_bwd", "softmax_xent_bwd_ref", "kernel_rows.xent_row"),
+    KernelSpec("batch_norm_fwd", {"batch_norm.cu": ("batch_norm_fwd<T>",)},
+               "batch_norm.batch_norm_fwd", "batch_norm_fwd_ref", "kernel_rows.batch_norm_row"),
+    KernelSpec("batch_norm_bwd", {"batch_norm.cu": ("batch_norm_bwd<T>",)},
+               "batch_norm.batch_norm_bwd", "batch_norm_bwd_ref", "kernel_rows.batch_norm_row"),
+    KernelSpec("relu_fwd", {"relu.cu": ("relu_fwd<T>",)},
+               "relu.relu_fwd", "relu_fwd_ref", "kernel_rows.relu_row"),
+    KernelSpec("relu_bwd", {"relu.cu": ("relu_bwd<T>",)},
+               "relu.relu_bwd", "relu_bwd_ref", "kernel_rows.relu_row"),
 )
 SPECS = {spec.name: spec for spec in KERNELS}
 KERNEL_FILES = tuple(sorted({f for spec in KERNELS for f in spec.cuda}))

@@ -48,9 +48,14 @@ elif "NUMBA_THREADING_LAYER" not in os.environ:
 _ONE_LAUNCH_AT_A_TIME = threading.Lock()
 
 
-def parallel_kernel(fn):
-    """numba.njit(parallel=True, cache=True), each call made under the process-wide lock."""
-    compiled = numba.njit(parallel=True, cache=True)(fn)
+def parallel_kernel(fn=None, *, fastmath=False):
+    """numba.njit(parallel=True, cache=True, fastmath=fastmath), each call made under the
+    process-wide lock. A float sum vectorises only where LLVM may reassociate it:
+    `@parallel_kernel(fastmath={"reassoc"})` allows that and nothing else (NaN and inf still
+    propagate)."""
+    if fn is None:
+        return functools.partial(parallel_kernel, fastmath=fastmath)
+    compiled = numba.njit(parallel=True, cache=True, fastmath=fastmath)(fn)
 
     name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__.lstrip('_')}"
 

@@ -1,0 +1,107 @@
+"""Training-mode batch norm on the CPU: one parallel Numba kernel forward, one backward.
+
+The input is viewed as (N, C, L), L the product of the dims after the channel dim (1 for a
+(N, C) input). Each thread takes whole channels: it reads its channel once for the sums, then
+again (from cache: a channel of a small CNN's batch fits in L2) to write the output, with no
+temporaries. Sums are float64, and the forward's are of x - x[0, c, 0] (shifted data), so the
+variance keeps its accuracy when a channel's mean is large against its spread. The sums
+vectorise because the kernels allow LLVM to reassociate them (fastmath={"reassoc"} only).
+
+The arithmetic is float64 for float32 and float64 alike; results are stored in x's dtype.
+"""
+import math
+
+import numpy as np
+
+from ._numba import numba, parallel_kernel
+
+_U = numba.uint64  # unsigned indices: Numba skips its negative-index check, the loops vectorise
+
+
+@parallel_kernel(fastmath={"reassoc"})
+def _fwd(x, weight, bias, eps, y, mean, var, invstd):
+    n_batch, channels, length = x.shape
+    src, dst = x.reshape(-1), y.reshape(-1)
+    count = n_batch * length
+    for c in numba.prange(channels):
+        shift = np.float64(src[c * length])
+        s = 0.0
+        ss = 0.0
+        for n in range(n_batch):
+            base = _U((n * channels + c) * length)
+            for i in range(_U(length)):
+                d = np.float64(src[base + i]) - shift
+                s += d
+                ss += d * d
+        d_mean = s / count
+        v = max(ss / count - d_mean * d_mean, 0.0)
+        mean[c], var[c], invstd[c] = shift + d_mean, v, 1 / math.sqrt(v + eps)
+        m, k, b = mean[c], invstd[c] * weight[c], bias[c]  # x's dtype from here
+        for n in range(n_batch):
+            base = _U((n * channels + c) * length)
+            for i in range(_U(length)):
+                dst[base + i] = (src[base + i] - m) * k + b
+
+
+@parallel_kernel(fastmath={"reassoc"})
+def _bwd(x, gy, mean, invstd, weight, gx, gweight, gbias):
+    n_batch, channels, length = x.shape
+    src, g, dst = x.reshape(-1), gy.reshape(-1), gx.reshape(-1)
+    count = n_batch * length
+    coef = np.empty((channels, 3), x.dtype)
+    for c in numba.prange(channels):
+        m, k = np.float64(mean[c]), np.float64(invstd[c])
+        sg = 0.0
+        sgx = 0.0  # sum of g * (x - mean)
+        for n in range(n_batch):
+            base = _U((n * channels + c) * length)
+            for i in range(_U(length)):
+                gi = np.float64(g[base + i])
+                sg += gi
+                sgx += gi * (np.float64(src[base + i]) - m)
+        gbias[c], gweight[c] = sg, sgx * k
+        coef[c, 0], coef[c, 1], coef[c, 2] = sg / count, k * k * sgx / count, k * weight[c]
+        a, q, scale, m_ = coef[c, 0], coef[c, 1], coef[c, 2], mean[c]  # x's dtype from here
+        for n in range(n_batch):
+            base = _U((n * channels + c) * length)
+            for i in range(_U(length)):
+                dst[base + i] = (g[base + i] - a - (src[base + i] - m_) * q) * scale
+
+
+def _as_ncl(a):
+    a = np.ascontiguousarray(a)
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _per_channel(a, channels, dtype, fill):
+    """weight or bias as a (C,) array of dtype; None (no affine term) as `fill`."""
+    return np.full(channels, fill, dtype) if a is None else np.ascontiguousarray(a, dtype)
+
+
+def _check_values_per_channel(name, x):
+    if x.ndim < 2 or (x.shape[1] and x.size == 0):
+        raise ValueError(f"{name}: x must be (N, C, ...) with a value per channel, got shape {x.shape}")
+
+
+def batch_norm_fwd(x, weight, bias, eps):
+    """(y, mean, var, invstd) of training-mode batch norm over every dim but 1."""
+    _check_values_per_channel("batch_norm_fwd", x)
+    x3 = _as_ncl(x)
+    c = x3.shape[1]
+    y = np.empty(x.shape, x3.dtype)
+    mean, var, invstd = (np.empty(c, x3.dtype) for _ in range(3))
+    _fwd(x3, _per_channel(weight, c, x3.dtype, 1), _per_channel(bias, c, x3.dtype, 0), float(eps),
+         y.reshape(x3.shape), mean, var, invstd)
+    return y, mean, var, invstd
+
+
+def batch_norm_bwd(x, gy, mean, invstd, weight):
+    """(gx, gweight, gbias) of training-mode batch norm given the forward's mean and invstd."""
+    _check_values_per_channel("batch_norm_bwd", x)
+    x3 = _as_ncl(x)
+    c, dtype = x3.shape[1], x3.dtype
+    gx = np.empty(x.shape, dtype)
+    gweight, gbias = np.empty(c, dtype), np.empty(c, dtype)
+    _bwd(x3, _as_ncl(np.asarray(gy, dtype)), np.ascontiguousarray(mean), np.ascontiguousarray(invstd),
+         _per_channel(weight, c, dtype, 1), gx.reshape(x3.shape), gweight, gbias)
+    return gx, gweight, gbias
