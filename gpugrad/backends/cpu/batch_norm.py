@@ -70,7 +70,7 @@ def _bwd(x, gy, mean, invstd, weight, gx, gweight, gbias):
 
 def _as_ncl(a):
     a = np.ascontiguousarray(a)
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
 
 
 def _per_channel(a, channels, dtype, fill):

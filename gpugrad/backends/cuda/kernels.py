@@ -489,16 +489,14 @@ class KernelSet:
         """Our kernel for float32/float64, xp.maximum for other dtypes (integers)."""
         if x.dtype not in _CTYPE:
             return self.xp.maximum(x, 0)
-        x = self._c(x)
-        y = self.xp.empty_like(x)
+        y = self.xp.empty(x.shape, x.dtype)  # x.shape: ascontiguousarray makes a 0-d array 1-d
         if y.size:
-            self._kernel("relu.cu", "relu_fwd", x.dtype)(_grid(y.size), (BLOCK,), (x, y, i64(y.size)))
+            self._kernel("relu.cu", "relu_fwd", x.dtype)(_grid(y.size), (BLOCK,), (self._c(x), y, i64(y.size)))
         return y
 
     def relu_bwd(self, x, gy):
-        x = self._c(x)
-        gy = self._c(gy, x.dtype)
-        gx = self.xp.empty_like(x)
+        gx = self.xp.empty(x.shape, x.dtype)
         if gx.size:
-            self._kernel("relu.cu", "relu_bwd", x.dtype)(_grid(gx.size), (BLOCK,), (x, gy, gx, i64(gx.size)))
+            self._kernel("relu.cu", "relu_bwd", x.dtype)(
+                _grid(gx.size), (BLOCK,), (self._c(x), self._c(gy, x.dtype), gx, i64(gx.size)))
         return gx
