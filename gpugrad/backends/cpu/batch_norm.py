@@ -3,11 +3,12 @@
 The input is viewed as (N, C, L), L the product of the dims after the channel dim (1 for a
 (N, C) input). Each thread takes whole channels: it reads its channel once for the sums, then
 again (from cache: a channel of a small CNN's batch fits in L2) to write the output, with no
-temporaries. Sums are float64, and the forward's are of x - x[0, c, 0] (shifted data), so the
-variance keeps its accuracy when a channel's mean is large against its spread. The sums
+temporaries. The forward sums x - x[0, c, 0] (shifted data), so the variance keeps its
+accuracy when a channel's mean is large against its spread. The sums
 vectorise because the kernels allow LLVM to reassociate them (fastmath={"reassoc"} only).
 
-The arithmetic is float64 for float32 and float64 alike; results are stored in x's dtype.
+Sums and statistics are float64 for float32 and float64 inputs alike; the output pass
+computes in x's dtype ((x - mean) * invstd * weight + bias, so no offset cancels there).
 """
 import math
 
