@@ -13,7 +13,7 @@ from tests.kernels.kernel_helpers import poisoned_numpy, tol
 
 DTYPES = [np.float32, np.float64]
 BN_SHAPES = [(2, 3, 4, 5), (1, 5, 7), (7, 3), (2, 7, 1, 1), (1, 3, 5, 6), (3, 1, 9, 10), (2, 3, 17, 19),
-             (40, 33), (2, 2, 3, 2, 2)]
+             (40, 33), (5, 130), (2, 2, 3, 2, 2)]  # (5, 130): the CPU's (N, C) kernels' blocks of 64 channels
 AFFINE = [(True, True), (True, False), (False, True), (False, False)]
 EPS = 1e-3
 
@@ -27,10 +27,11 @@ def impl(request, kernels, monkeypatch):
         return kernels
     rng = np.random.default_rng(0)
     for dtype in DTYPES:
-        x = rng.standard_normal((2, 3, 4)).astype(dtype)
-        _, mean, _, invstd = cpu_kernels.batch_norm_fwd(x, None, None, EPS)
-        cpu_kernels.batch_norm_bwd(x, x, mean, invstd, None)
-        cpu_kernels.relu_bwd(cpu_kernels.relu_fwd(x), x)
+        for shape in [(2, 3, 4), (2, 3)]:  # (N, C) has kernels of its own
+            x = rng.standard_normal(shape).astype(dtype)
+            _, mean, _, invstd = cpu_kernels.batch_norm_fwd(x, None, None, EPS)
+            cpu_kernels.batch_norm_bwd(x, x, mean, invstd, None)
+            cpu_kernels.relu_bwd(cpu_kernels.relu_fwd(x), x)
     monkeypatch.setattr(cpu_batch_norm, "np", poisoned_numpy)
     monkeypatch.setattr(cpu_relu, "np", poisoned_numpy)
     return cpu_kernels

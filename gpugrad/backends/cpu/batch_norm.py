@@ -6,6 +6,8 @@ again (from cache: a channel of a small CNN's batch fits in L2) to write the out
 temporaries. The forward sums x - x[0, c, 0] (shifted data), so the variance keeps its
 accuracy when a channel's mean is large against its spread. The sums
 vectorise because the kernels allow LLVM to reassociate them (fastmath={"reassoc"} only).
+An (N, C) input (L = 1) has kernels of its own: there a channel's values are a strided column,
+so each thread takes a block of channels and reads whole row segments, one sum per channel.
 
 Sums and statistics are float64 for float32 and float64 inputs alike; the output pass
 computes in x's dtype ((x - mean) * invstd * weight + bias, so no offset cancels there).
@@ -19,11 +21,21 @@ from ._numba import numba, parallel_kernel
 _U = numba.uint64  # unsigned indices: Numba skips its negative-index check, the loops vectorise
 
 
+_BLOCK = 64  # channels per thread's block in the (N, C) kernels
+
+
+@numba.njit(inline="always")
+def _statistics(s, ss, shift, count, eps):
+    """(mean, biased var, invstd) from the sums of d = x - shift and of d*d."""
+    d_mean = s / count
+    v = max(ss / count - d_mean * d_mean, 0.0)
+    return shift + d_mean, v, 1 / math.sqrt(v + eps)
+
+
 @parallel_kernel(fastmath={"reassoc"})
 def _fwd(x, weight, bias, eps, y, mean, var, invstd):
     n_batch, channels, length = x.shape
     src, dst = x.reshape(-1), y.reshape(-1)
-    count = n_batch * length
     for c in numba.prange(channels):
         shift = np.float64(src[c * length])
         s = 0.0
@@ -34,9 +46,7 @@ def _fwd(x, weight, bias, eps, y, mean, var, invstd):
                 d = np.float64(src[base + i]) - shift
                 s += d
                 ss += d * d
-        d_mean = s / count
-        v = max(ss / count - d_mean * d_mean, 0.0)
-        mean[c], var[c], invstd[c] = shift + d_mean, v, 1 / math.sqrt(v + eps)
+        mean[c], var[c], invstd[c] = _statistics(s, ss, shift, n_batch * length, eps)
         m, k, b = mean[c], invstd[c] * weight[c], bias[c]  # x's dtype from here
         for n in range(n_batch):
             base = _U((n * channels + c) * length)
@@ -69,6 +79,58 @@ def _bwd(x, gy, mean, invstd, weight, gx, gweight, gbias):
                 dst[base + i] = (g[base + i] - a - (src[base + i] - m_) * q) * scale
 
 
+@parallel_kernel
+def _fwd_rows(x, weight, bias, eps, y, mean, var, invstd):
+    n_batch, channels = x.shape
+    src, dst = x.reshape(-1), y.reshape(-1)
+    for blk in numba.prange((channels + _BLOCK - 1) // _BLOCK):
+        c0 = blk * _BLOCK
+        width = _U(min(channels, c0 + _BLOCK) - c0)
+        shift = src[c0:c0 + width].astype(np.float64)
+        s, ss = np.zeros(width), np.zeros(width)
+        for n in range(n_batch):
+            base = _U(n * channels + c0)
+            for j in range(width):
+                d = np.float64(src[base + j]) - shift[j]
+                s[j] += d
+                ss[j] += d * d
+        for j in range(width):
+            mean[c0 + j], var[c0 + j], invstd[c0 + j] = _statistics(s[j], ss[j], shift[j], n_batch, eps)
+        m = mean[c0:c0 + width]  # x's dtype from here
+        k, b = invstd[c0:c0 + width] * weight[c0:c0 + width], bias[c0:c0 + width]
+        for n in range(n_batch):
+            base = _U(n * channels + c0)
+            for j in range(width):
+                dst[base + j] = (src[base + j] - m[j]) * k[j] + b[j]
+
+
+@parallel_kernel
+def _bwd_rows(x, gy, mean, invstd, weight, gx, gweight, gbias):
+    n_batch, channels = x.shape
+    src, g, dst = x.reshape(-1), gy.reshape(-1), gx.reshape(-1)
+    for blk in numba.prange((channels + _BLOCK - 1) // _BLOCK):
+        c0 = blk * _BLOCK
+        width = _U(min(channels, c0 + _BLOCK) - c0)
+        m64 = mean[c0:c0 + width].astype(np.float64)
+        sg, sgx = np.zeros(width), np.zeros(width)
+        for n in range(n_batch):
+            base = _U(n * channels + c0)
+            for j in range(width):
+                gi = np.float64(g[base + j])
+                sg[j] += gi
+                sgx[j] += gi * (np.float64(src[base + j]) - m64[j])
+        k = invstd[c0:c0 + width].astype(np.float64)
+        gbias[c0:c0 + width], gweight[c0:c0 + width] = sg, sgx * k
+        a = (sg / n_batch).astype(x.dtype)  # x's dtype from here
+        q = (k * k * sgx / n_batch).astype(x.dtype)
+        scale = (k * weight[c0:c0 + width]).astype(x.dtype)
+        m = mean[c0:c0 + width]
+        for n in range(n_batch):
+            base = _U(n * channels + c0)
+            for j in range(width):
+                dst[base + j] = (g[base + j] - a[j] - (src[base + j] - m[j]) * q[j]) * scale[j]
+
+
 def _as_ncl(a):
     a = np.ascontiguousarray(a)
     return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
@@ -91,8 +153,11 @@ def batch_norm_fwd(x, weight, bias, eps):
     c = x3.shape[1]
     y = np.empty(x.shape, x3.dtype)
     mean, var, invstd = (np.empty(c, x3.dtype) for _ in range(3))
-    _fwd(x3, _per_channel(weight, c, x3.dtype, 1), _per_channel(bias, c, x3.dtype, 0), float(eps),
-         y.reshape(x3.shape), mean, var, invstd)
+    affine = _per_channel(weight, c, x3.dtype, 1), _per_channel(bias, c, x3.dtype, 0), float(eps)
+    if x3.shape[2] == 1:
+        _fwd_rows(x3.reshape(x3.shape[:2]), *affine, y.reshape(x3.shape[:2]), mean, var, invstd)
+    else:
+        _fwd(x3, *affine, y.reshape(x3.shape), mean, var, invstd)
     return y, mean, var, invstd
 
 
@@ -103,6 +168,11 @@ def batch_norm_bwd(x, gy, mean, invstd, weight):
     c, dtype = x3.shape[1], x3.dtype
     gx = np.empty(x.shape, dtype)
     gweight, gbias = np.empty(c, dtype), np.empty(c, dtype)
-    _bwd(x3, _as_ncl(np.asarray(gy, dtype)), np.ascontiguousarray(mean), np.ascontiguousarray(invstd),
-         _per_channel(weight, c, dtype, 1), gx.reshape(x3.shape), gweight, gbias)
+    args = (_as_ncl(np.asarray(gy, dtype)), np.ascontiguousarray(mean, dtype), np.ascontiguousarray(invstd, dtype),
+            _per_channel(weight, c, dtype, 1))
+    if x3.shape[2] == 1:
+        _bwd_rows(x3.reshape(x3.shape[:2]), args[0].reshape(x3.shape[:2]), *args[1:], gx.reshape(x3.shape[:2]),
+                  gweight, gbias)
+    else:
+        _bwd(x3, *args, gx.reshape(x3.shape), gweight, gbias)
     return gx, gweight, gbias
