@@ -136,6 +136,11 @@ def _as_ncl(a):
     return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
 
 
+def _kernels_for(x3):
+    """(forward, backward, shape of their arrays) for x viewed as (N, C, L)."""
+    return (_fwd_rows, _bwd_rows, x3.shape[:2]) if x3.shape[2] == 1 else (_fwd, _bwd, x3.shape)
+
+
 def _per_channel(a, channels, dtype, fill):
     """weight or bias as a (C,) array of dtype; None (no affine term) as `fill`."""
     return np.full(channels, fill, dtype) if a is None else np.ascontiguousarray(a, dtype)
@@ -150,14 +155,12 @@ def batch_norm_fwd(x, weight, bias, eps):
     """(y, mean, var, invstd) of training-mode batch norm over every dim but 1."""
     _check_values_per_channel("batch_norm_fwd", x)
     x3 = _as_ncl(x)
-    c = x3.shape[1]
-    y = np.empty(x.shape, x3.dtype)
-    mean, var, invstd = (np.empty(c, x3.dtype) for _ in range(3))
-    affine = _per_channel(weight, c, x3.dtype, 1), _per_channel(bias, c, x3.dtype, 0), float(eps)
-    if x3.shape[2] == 1:
-        _fwd_rows(x3.reshape(x3.shape[:2]), *affine, y.reshape(x3.shape[:2]), mean, var, invstd)
-    else:
-        _fwd(x3, *affine, y.reshape(x3.shape), mean, var, invstd)
+    c, dtype = x3.shape[1], x3.dtype
+    fwd, _, shape = _kernels_for(x3)
+    y = np.empty(x.shape, dtype)
+    mean, var, invstd = (np.empty(c, dtype) for _ in range(3))
+    fwd(x3.reshape(shape), _per_channel(weight, c, dtype, 1), _per_channel(bias, c, dtype, 0), float(eps),
+        y.reshape(shape), mean, var, invstd)
     return y, mean, var, invstd
 
 
@@ -166,13 +169,9 @@ def batch_norm_bwd(x, gy, mean, invstd, weight):
     _check_values_per_channel("batch_norm_bwd", x)
     x3 = _as_ncl(x)
     c, dtype = x3.shape[1], x3.dtype
+    _, bwd, shape = _kernels_for(x3)
     gx = np.empty(x.shape, dtype)
     gweight, gbias = np.empty(c, dtype), np.empty(c, dtype)
-    args = (_as_ncl(np.asarray(gy, dtype)), np.ascontiguousarray(mean, dtype), np.ascontiguousarray(invstd, dtype),
-            _per_channel(weight, c, dtype, 1))
-    if x3.shape[2] == 1:
-        _bwd_rows(x3.reshape(x3.shape[:2]), args[0].reshape(x3.shape[:2]), *args[1:], gx.reshape(x3.shape[:2]),
-                  gweight, gbias)
-    else:
-        _bwd(x3, *args, gx.reshape(x3.shape), gweight, gbias)
+    bwd(x3.reshape(shape), np.ascontiguousarray(gy, dtype).reshape(shape), np.ascontiguousarray(mean, dtype),
+        np.ascontiguousarray(invstd, dtype), _per_channel(weight, c, dtype, 1), gx.reshape(shape), gweight, gbias)
     return gx, gweight, gbias
