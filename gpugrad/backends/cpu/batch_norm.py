@@ -4,10 +4,10 @@ The input is viewed as (N, C, L), L the product of the dims after the channel di
 (N, C) input). Each thread takes whole channels: it reads its channel once for the sums, then
 again (from cache: a channel of a small CNN's batch fits in L2) to write the output, with no
 temporaries. The forward sums x - x[0, c, 0] (shifted data), so the variance keeps its
-accuracy when a channel's mean is large against its spread. The sums
-vectorise because the kernels allow LLVM to reassociate them (fastmath={"reassoc"} only).
-An (N, C) input (L = 1) has kernels of its own: there a channel's values are a strided column,
-so each thread takes a block of channels and reads whole row segments, one sum per channel.
+accuracy when a channel's mean is large against its spread. The sums vectorise because these
+kernels allow LLVM to reassociate them (fastmath={"reassoc"} only). An (N, C) input (L = 1)
+has kernels of its own: there a channel's values are a strided column, so each thread takes a
+block of channels and reads whole row segments, with one running sum per channel.
 
 Sums and statistics are float64 for float32 and float64 inputs alike; the output pass
 computes in x's dtype ((x - mean) * invstd * weight + bias, so no offset cancels there).
@@ -19,8 +19,6 @@ import numpy as np
 from ._numba import numba, parallel_kernel
 
 _U = numba.uint64  # unsigned indices: Numba skips its negative-index check, the loops vectorise
-
-
 _BLOCK = 64  # channels per thread's block in the (N, C) kernels
 
 
