@@ -22,9 +22,11 @@ EPS = 1e-3
 def impl(request, kernels, monkeypatch):
     """The kernel functions of one backend, every output array poisoned: the emulated KernelSet
     allocates from poisoned_numpy; the CPU wrappers do once their Numba kernels are compiled
-    (warmed up here, so no compilation sees the patched module)."""
+    (warmed up here, so no compilation sees the patched module). The CPU's relu takes its
+    parallel kernels at every size here (test_cpu_relu_below_the_parallel_size: NumPy's path)."""
     if request.param == "cuda":
         return kernels
+    monkeypatch.setattr(cpu_relu, "PARALLEL_FROM", 0)
     rng = np.random.default_rng(0)
     for dtype in DTYPES:
         for shape in [(2, 3, 4), (2, 3)]:  # (N, C) has kernels of its own
@@ -106,6 +108,18 @@ def test_relu_nan_and_inf(impl):
     gy = np.array([1.0, np.inf, 2.0, np.nan, np.nan, 5.0, np.nan])
     np.testing.assert_array_equal(impl.relu_fwd(x), [np.nan, 0, np.inf, 0, 0, 0, 3])
     np.testing.assert_array_equal(impl.relu_bwd(x, gy), [0, 0, 2, 0, 0, 0, np.nan])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 33, cpu_relu.PARALLEL_FROM - 1])
+def test_cpu_relu_below_the_parallel_size(rng, size, dtype):
+    x = rng.standard_normal(size).astype(dtype)
+    x[::5], x[1::7] = 0, np.nan
+    gy = rng.standard_normal(size).astype(dtype)
+    gy[2::3] = np.nan
+    np.testing.assert_array_equal(cpu_relu.relu_fwd(x), ref.relu_fwd_ref(x).astype(dtype))
+    np.testing.assert_array_equal(cpu_relu.relu_bwd(x, gy), ref.relu_bwd_ref(x, gy).astype(dtype))
+    assert cpu_relu.relu_fwd(x).dtype == cpu_relu.relu_bwd(x, gy).dtype == dtype
 
 
 def test_relu_keeps_integer_dtypes(impl):
