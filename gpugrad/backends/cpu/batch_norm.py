@@ -77,13 +77,19 @@ def _bwd(x, gy, mean, invstd, weight, gx, gweight, gbias):
                 dst[base + i] = (g[base + i] - a - (src[base + i] - m_) * q) * scale
 
 
+@numba.njit(inline="always")
+def _channel_block(blk, channels):
+    """(first channel, number of channels) of block blk in the (N, C) kernels."""
+    c0 = blk * _BLOCK
+    return c0, _U(min(channels, c0 + _BLOCK) - c0)
+
+
 @parallel_kernel
 def _fwd_rows(x, weight, bias, eps, y, mean, var, invstd):
     n_batch, channels = x.shape
     src, dst = x.reshape(-1), y.reshape(-1)
     for blk in numba.prange((channels + _BLOCK - 1) // _BLOCK):
-        c0 = blk * _BLOCK
-        width = _U(min(channels, c0 + _BLOCK) - c0)
+        c0, width = _channel_block(blk, channels)
         shift = src[c0:c0 + width].astype(np.float64)
         s, ss = np.zeros(width), np.zeros(width)
         for n in range(n_batch):
@@ -107,8 +113,7 @@ def _bwd_rows(x, gy, mean, invstd, weight, gx, gweight, gbias):
     n_batch, channels = x.shape
     src, g, dst = x.reshape(-1), gy.reshape(-1), gx.reshape(-1)
     for blk in numba.prange((channels + _BLOCK - 1) // _BLOCK):
-        c0 = blk * _BLOCK
-        width = _U(min(channels, c0 + _BLOCK) - c0)
+        c0, width = _channel_block(blk, channels)
         m64 = mean[c0:c0 + width].astype(np.float64)
         sg, sgx = np.zeros(width), np.zeros(width)
         for n in range(n_batch):
