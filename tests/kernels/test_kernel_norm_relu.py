@@ -23,7 +23,7 @@ def impl(request, kernels, monkeypatch):
     """The kernel functions of one backend, every output array poisoned: the emulated KernelSet
     allocates from poisoned_numpy; the CPU wrappers do once their Numba kernels are compiled
     (warmed up here, so no compilation sees the patched module). The CPU's relu takes its
-    parallel kernels at every size here (test_cpu_relu_below_the_parallel_size: NumPy's path)."""
+    parallel kernels at every size here (test_cpu_relu_below_the_parallel_size: the serial ones)."""
     if request.param == "cuda":
         return kernels
     monkeypatch.setattr(cpu_relu, "PARALLEL_FROM", 0)
@@ -110,16 +110,27 @@ def test_relu_nan_and_inf(impl):
     np.testing.assert_array_equal(impl.relu_bwd(x, gy), [0, 0, 2, 0, 0, 0, np.nan])
 
 
+@pytest.fixture
+def serial_relu(monkeypatch):
+    """The CPU's relu at its default PARALLEL_FROM, so below it the one-core loops, outputs
+    poisoned (after a warm-up call, as in `impl`)."""
+    for dtype in DTYPES:
+        x = np.ones(3, dtype)
+        cpu_relu.relu_bwd(cpu_relu.relu_fwd(x), x)
+    monkeypatch.setattr(cpu_relu, "np", poisoned_numpy)
+    return cpu_relu
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [1, 33, cpu_relu.PARALLEL_FROM - 1])
-def test_cpu_relu_below_the_parallel_size(rng, size, dtype):
+def test_cpu_relu_below_the_parallel_size(serial_relu, rng, size, dtype):
     x = rng.standard_normal(size).astype(dtype)
     x[::5], x[1::7] = 0, np.nan
     gy = rng.standard_normal(size).astype(dtype)
     gy[2::3] = np.nan
-    np.testing.assert_array_equal(cpu_relu.relu_fwd(x), ref.relu_fwd_ref(x).astype(dtype))
-    np.testing.assert_array_equal(cpu_relu.relu_bwd(x, gy), ref.relu_bwd_ref(x, gy).astype(dtype))
-    assert cpu_relu.relu_fwd(x).dtype == cpu_relu.relu_bwd(x, gy).dtype == dtype
+    np.testing.assert_array_equal(serial_relu.relu_fwd(x), ref.relu_fwd_ref(x).astype(dtype))
+    np.testing.assert_array_equal(serial_relu.relu_bwd(x, gy), ref.relu_bwd_ref(x, gy).astype(dtype))
+    assert serial_relu.relu_fwd(x).dtype == serial_relu.relu_bwd(x, gy).dtype == dtype
 
 
 def test_relu_keeps_integer_dtypes(impl):
