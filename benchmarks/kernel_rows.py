@@ -303,7 +303,7 @@ def relu_row(backward, shape):
         inputs = {"x": (shape, "randn"), "gy": (shape, "randn")}
         ours = lambda ks, a: lambda: ks.relu_bwd(a["x"], a["gy"])
         peer = lambda torch, t: lambda: torch.ops.aten.threshold_backward(t["gy"], t["x"], 0)
-        numpy = lambda a: lambda: np.where(a["x"] > 0, a["gy"], np.float32(0))
+        numpy = lambda a: lambda: a["gy"] * (a["x"] > 0)  # np.where with a random mask is ~8x slower
     else:
         inputs = {"x": (shape, "randn")}
         ours = lambda ks, a: lambda: ks.relu_fwd(a["x"])
