@@ -49,6 +49,17 @@ def xent_rows(device, quick):
     return [xent_row(bwd, *s) for s in shapes for bwd in (False, True)]
 
 
+def batch_norm_rows(device, quick):
+    """The default CNN's two batch-norm shapes, and a BatchNorm1d one."""
+    shapes = [(2, 3, 4, 4), (8, 5)] if quick else [(32, 16, 28, 28), (32, 32, 14, 14), (256, 512)]
+    return [batch_norm_row(bwd, s) for s in shapes for bwd in (False, True)]
+
+
+def relu_rows(device, quick):
+    shapes = [(2, 3, 4, 4)] if quick else [(32, 16, 28, 28), (32, 32, 14, 14)]
+    return [relu_row(bwd, s) for s in shapes for bwd in (False, True)]
+
+
 def matmul_rows(device, quick):
     """Square products, then LeNet-5's linear layers at two batch sizes."""
     square = [64, 128] if quick else [256, 512, 1024, 2048] + ([4096] if device == "cuda" else [])
@@ -330,3 +341,53 @@ def philox_row(log2):
         "philox_uniform", f"2^{log2}", {"n": n}, inputs=inputs, ours=ours, peer=peer,
         compare=lambda o, r, t: [("sorted", o[o.argsort()], quantiles)], tol=8 / np.sqrt(n),
         numpy=lambda a: lambda: np.random.default_rng(12345).random(n, np.float32), nbytes=F32 * n)
+
+
+BN_EPS = 1e-5
+
+
+def batch_norm_row(backward, shape):
+    """Training-mode batch norm of an (N, C, ...) input: forward (y and statistics) or the
+    three gradients; PyTorch's native_batch_norm and native_batch_norm_backward."""
+    c, size = shape[1], int(np.prod(shape))
+    label = "x".join(map(str, shape))
+    inputs = {"x": (shape, "randn"), "w": ((c,), "randn"), "b": ((c,), "randn")}
+    if backward:
+        inputs["gy"] = (shape, "randn")
+        inputs["mean"] = ((c,), lambda dev, a: npp.batch_norm_stats(dev.xp, a["x"], BN_EPS)[0])
+        inputs["invstd"] = ((c,), lambda dev, a: npp.batch_norm_stats(dev.xp, a["x"], BN_EPS)[1])
+        ours = lambda ks, a: lambda: ks.batch_norm_bwd(a["x"], a["gy"], a["mean"], a["invstd"], a["w"])
+        peer = lambda torch, t: lambda: torch.ops.aten.native_batch_norm_backward(
+            t["gy"], t["x"], t["w"], None, None, t["mean"], t["invstd"], True, BN_EPS, [True, True, True])
+        numpy = lambda a: lambda: npp.batch_norm_bwd(a["x"], a["gy"], a["mean"], a["invstd"], a["w"])
+        compare = lambda o, r, t: [("gx", o[0], r[0]), ("gweight", o[1], r[1]), ("gbias", o[2], r[2])]
+        nbytes = F32 * 3 * size
+    else:
+        ours = lambda ks, a: lambda: ks.batch_norm_fwd(a["x"], a["w"], a["b"], BN_EPS)
+        peer = lambda torch, t: lambda: torch.native_batch_norm(
+            t["x"], t["w"], t["b"], None, None, True, 0.1, BN_EPS)
+        numpy = lambda a: lambda: npp.batch_norm_fwd(a["x"], a["w"], a["b"], BN_EPS)
+        compare = lambda o, r, t: [("y", o[0], r[0]), ("mean", o[1], r[1]), ("invstd", o[3], r[2])]
+        nbytes = F32 * 2 * size
+    return kernel_row(
+        "batch_norm_bwd" if backward else "batch_norm_fwd", label, {"shape": list(shape)},
+        inputs=inputs, ours=ours, peer=peer, numpy=numpy, compare=compare, tol=1e-4, nbytes=nbytes)
+
+
+def relu_row(backward, shape):
+    """ReLU forward, or its backward (PyTorch's threshold_backward at 0)."""
+    size = int(np.prod(shape))
+    if backward:
+        inputs = {"x": (shape, "randn"), "gy": (shape, "randn")}
+        ours = lambda ks, a: lambda: ks.relu_bwd(a["x"], a["gy"])
+        peer = lambda torch, t: lambda: torch.ops.aten.threshold_backward(t["gy"], t["x"], 0)
+        numpy = lambda a: lambda: a["gy"] * (a["x"] > 0)  # np.where with a random mask is ~8x slower
+    else:
+        inputs = {"x": (shape, "randn")}
+        ours = lambda ks, a: lambda: ks.relu_fwd(a["x"])
+        peer = lambda torch, t: lambda: torch.relu(t["x"])
+        numpy = lambda a: lambda: np.maximum(a["x"], np.float32(0))
+    return kernel_row(
+        "relu_bwd" if backward else "relu_fwd", "x".join(map(str, shape)), {"shape": list(shape)},
+        inputs=inputs, ours=ours, peer=peer, numpy=numpy, compare=lambda o, r, t: [("out", o, r)],
+        tol=0.0, nbytes=F32 * size * (3 if backward else 2))

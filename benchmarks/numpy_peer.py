@@ -119,3 +119,27 @@ def xent_bwd(logits, target, lse, gloss, ignore_index):
     rows = np.flatnonzero(keep)
     g[rows, target[rows]] -= 1
     return g * np.where(keep, gloss, 0)[:, None]
+
+
+def batch_norm_stats(xp, x, eps):
+    """Per-channel mean and invstd of x (N, C, ...) with NumPy or CuPy (`xp`)."""
+    dims = (0,) + tuple(range(2, x.ndim))
+    return x.mean(axis=dims), 1 / xp.sqrt(x.var(axis=dims) + eps)
+
+
+def _channel(a, ndim):
+    return a.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def batch_norm_fwd(x, w, b, eps):
+    mean, invstd = batch_norm_stats(np, x, eps)
+    return (x - _channel(mean, x.ndim)) * _channel(invstd * w, x.ndim) + _channel(b, x.ndim), mean, invstd
+
+
+def batch_norm_bwd(x, gy, mean, invstd, w):
+    dims = (0,) + tuple(range(2, x.ndim))
+    m = x.size // x.shape[1]
+    xhat = (x - _channel(mean, x.ndim)) * _channel(invstd, x.ndim)
+    gb, gw = gy.sum(axis=dims), (gy * xhat).sum(axis=dims)
+    gx = (gy - _channel(gb / m, x.ndim) - xhat * _channel(gw / m, x.ndim)) * _channel(invstd * w, x.ndim)
+    return gx, gw, gb

@@ -26,6 +26,8 @@ GROUPS = {
     "xent": Group("Softmax cross-entropy", kernel_rows.xent_rows),
     "optim": Group("Fused AdamW step", kernel_rows.optim_rows),
     "rng": Group("Uniform random numbers (Philox)", kernel_rows.rng_rows),
+    "batch_norm": Group("Batch norm (training)", kernel_rows.batch_norm_rows),
+    "relu": Group("ReLU", kernel_rows.relu_rows),
     "train": Group("Training step (forward + backward + SGD)", train_rows.train_rows, "e2e"),
     "train_graph": Group("Training step as one CUDA graph", graph_rows.graph_rows, "e2e"),
     "alone": Group("Each library alone, in processes of its own", alone.alone_rows, "e2e", note=(

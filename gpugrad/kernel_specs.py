@@ -67,6 +67,14 @@ KERNELS = (
                "adam.fused_adam", "fused_adam_ref", "kernel_rows.fused_adam_row"),
     KernelSpec("philox_uniform", {"philox.cu": ("philox_uniform<T>", "philox_advance")},
                "philox.philox_uniform", "philox_uniform_ref", "kernel_rows.philox_row"),
+    KernelSpec("batch_norm_fwd", {"batch_norm.cu": ("batch_norm_fwd<T>",)},
+               "batch_norm.batch_norm_fwd", "batch_norm_fwd_ref", "kernel_rows.batch_norm_row"),
+    KernelSpec("batch_norm_bwd", {"batch_norm.cu": ("batch_norm_bwd<T>",)},
+               "batch_norm.batch_norm_bwd", "batch_norm_bwd_ref", "kernel_rows.batch_norm_row"),
+    KernelSpec("relu_fwd", {"relu.cu": ("relu_fwd<T>",)},
+               "relu.relu_fwd", "relu_fwd_ref", "kernel_rows.relu_row"),
+    KernelSpec("relu_bwd", {"relu.cu": ("relu_bwd<T>",)},
+               "relu.relu_bwd", "relu_bwd_ref", "kernel_rows.relu_row"),
 )
 SPECS = {spec.name: spec for spec in KERNELS}
 KERNEL_FILES = tuple(sorted({f for spec in KERNELS for f in spec.cuda}))

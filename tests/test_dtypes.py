@@ -119,6 +119,8 @@ HALF_OPS = {
     "cross_entropy": (lambda L, x: L.nn.functional.cross_entropy(
         x, L.arange(4, device=x.device) % 3), [(4, 3)]),
     "layer_norm": (lambda L, x: L.nn.functional.layer_norm(x, (5,)), [(3, 5)]),
+    "batch_norm": (lambda L, x, w, b: L.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                   [(4, 3, 2, 2), (3,), (3,)]),
 }
 
 

@@ -79,5 +79,22 @@ class Kernels(Protocol):
         counter + 1, ... (two numbers a block); the counter is then advanced past them, in
         place on the device, so a replayed CUDA graph draws new numbers."""
 
+    def batch_norm_fwd(self, x: Array, weight: Array | None, bias: Array | None, eps: float) -> tuple:
+        """(y, mean, var, invstd): training-mode batch norm of x (N, C, ...) with at least one
+        value per channel, over every dim but 1: the per-channel mean and biased variance,
+        invstd = 1/sqrt(var + eps), y = (x - mean) * invstd * weight + bias; a None weight is
+        1, a None bias 0 (PyTorch's native_batch_norm, which returns no var)."""
+
+    def batch_norm_bwd(self, x: Array, gy: Array, mean: Array, invstd: Array,
+                       weight: Array | None) -> tuple:
+        """(gx, gweight, gbias) given gy = dL/dy and the forward's mean and invstd: gbias = sum
+        gy, gweight = sum gy * xhat, gx the closed form through the batch's statistics."""
+
+    def relu_fwd(self, x: Array) -> Array:
+        """max(x, 0); NaN stays NaN. Any real dtype."""
+
+    def relu_bwd(self, x: Array, gy: Array) -> Array:
+        """gy where x > 0, else 0 (PyTorch's threshold_backward at 0)."""
+
 
 FUNCTIONS = tuple(name for name in vars(Kernels) if not name.startswith("_"))

@@ -8,15 +8,33 @@ _GELU_FORMS = ("none", "tanh")
 
 
 class Relu(Function):
+    """max(x, 0) by the backend's kernel, one pass each way."""
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.maximum(x, 0)
+        return ctx.kernels.relu_fwd(x)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_arrays
-        return g * (x > 0).astype(g.dtype)
+        (x,) = ctx.saved_tensors
+        return ReluGrad.apply(x, g)
+
+
+class ReluGrad(Function):
+    """g where x > 0 by the backward kernel. Linear in g, with no gradient for x (relu'' is 0
+    where it exists, as in PyTorch), so its own backward is ReluGrad again: relu stays twice
+    differentiable."""
+
+    @staticmethod
+    def forward(ctx, x, g):
+        ctx.save_for_backward(x)
+        return ctx.kernels.relu_bwd(x, g)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        return None, ReluGrad.apply(x, gg) if ctx.needs_input_grad[1] else None
 
 
 class LeakyRelu(Function):

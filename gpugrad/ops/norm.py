@@ -1,13 +1,15 @@
 """batch_norm: training statistics (and running-stat updates) or eval with running stats.
 
-Training runs as one Function with the closed-form gradient, in a few whole-array passes; the
-same normalisation composed of Tensor ops recorded about fifteen nodes, whose backward took
-most of a small CNN's step. A second derivative (create_graph) differentiates that composed
-form again, so batch norm stays twice differentiable.
+Training runs as one Function on the backend's batch-norm kernels (ctx.kernels.batch_norm_fwd
+and batch_norm_bwd: one pass for the statistics and one for the output each way); the same
+normalisation composed of Tensor ops recorded about fifteen nodes, whose backward took most of
+a small CNN's step. A second derivative (create_graph) differentiates that composed form
+again, so batch norm stays twice differentiable.
 """
 from ..autograd import Function
 from ..autograd.functional import grad as autograd_grad
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from ._args import to_float
 
 
 class BatchNormTrain(Function):
@@ -16,46 +18,27 @@ class BatchNormTrain(Function):
 
     @staticmethod
     def forward(ctx, x, *affine, has_weight, eps):
-        xp = ctx.xp
-        dims = (0,) + tuple(range(2, x.ndim))
-        mean = x.mean(dims, keepdims=True)
-        xhat = x - mean
-        var = xp.mean(xhat * xhat, dims, keepdims=True)
-        invstd = 1 / xp.sqrt(var + eps)
-        xhat *= invstd
         weight = affine[0] if has_weight else None
         bias = affine[-1] if len(affine) > has_weight else None
-        y = xhat * weight.reshape(mean.shape) if weight is not None else xhat.copy()
-        if bias is not None:
-            y += bias.reshape(mean.shape)
-        ctx.save_for_backward(x, xhat, invstd, *affine)
-        ctx.dims, ctx.has_weight, ctx.eps = dims, has_weight, eps
-        mean, var = mean.reshape(-1), var.reshape(-1)
+        y, mean, var, invstd = ctx.kernels.batch_norm_fwd(x, weight, bias, eps)
+        ctx.save_for_backward(x, mean, invstd, *affine)
+        ctx.dims, ctx.has_weight, ctx.eps = (0,) + tuple(range(2, x.ndim)), has_weight, eps
         ctx.mark_non_differentiable(mean, var)
         return y, mean, var
 
     @staticmethod
     def backward(ctx, g):
-        x, xhat, invstd, *affine = ctx.saved_tensors
+        x, mean, invstd, *affine = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: the composed form, differentiable again
             return _composed_vjp(ctx, x, affine, g)
-        xp, dims, xhat, invstd, g = ctx.xp, ctx.dims, xhat._data, invstd._data, g._data
-        m = x.numel() // x.shape[1]
-        gb = g.sum(dims, keepdims=True)
-        gw = xp.sum(g * xhat, dims, keepdims=True)
-        scale = invstd * affine[0]._data.reshape(gb.shape) if ctx.has_weight else invstd
-        out = []
-        if ctx.needs_input_grad[0]:
-            gx = xhat * (gw / m)
-            gx += gb / m
-            gx = (g - gx) * scale
-            out.append(gx)
-        else:
-            out.append(None)
+        weight = affine[0]._data if ctx.has_weight else None
+        gx, gw, gb = ctx.kernels.batch_norm_bwd(x._data, g._data, mean._data, invstd._data, weight)
+        need = ctx.needs_input_grad
+        out = [gx if need[0] else None]
         if ctx.has_weight:
-            out.append(gw.reshape(-1) if ctx.needs_input_grad[1] else None)
+            out.append(gw if need[1] else None)
         if len(affine) > ctx.has_weight:
-            out.append(gb.reshape(-1) if ctx.needs_input_grad[-1] else None)
+            out.append(gb if need[-1] else None)
         return tuple(out)
 
 
@@ -111,7 +94,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count == 1:
             raise ValueError(f"batch_norm: training needs more than 1 value per channel, got input {input.shape}")
         affine = [t for t in (weight, bias) if t is not None]
-        out, mean, var = BatchNormTrain.apply(input, *affine, has_weight=weight is not None, eps=eps)
+        out, mean, var = BatchNormTrain.apply(to_float(input), *affine, has_weight=weight is not None, eps=eps)
         if running_mean is not None:
             with no_grad():
                 running_mean.mul_(1 - momentum).add_(mean * momentum)

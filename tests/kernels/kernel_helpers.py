@@ -8,7 +8,7 @@ import numpy as np
 def poisoned(shape, dtype):
     """An array that reads as NaN (floats) or -1 (ints) until a kernel writes it."""
     a = np.empty(shape, dtype)
-    a.view(np.uint8)[...] = 0xFF
+    a.reshape(-1).view(np.uint8)[...] = 0xFF  # reshape: a 0-d array cannot change its itemsize
     return a
 
 

@@ -70,6 +70,10 @@ def test_every_kernel_function_matches_the_emulator(both, dtype):
     target[3] = -100
     loss, lse = run("softmax_xent_fwd", logits, target, -100, 0.1)
     run("softmax_xent_bwd", logits, target, lse, rng.standard_normal(7).astype(dtype), -100, 0.1)
+    _, mean, _, invstd = run("batch_norm_fwd", x + 5, w[:4, 0, 0, 0].copy(), None, 1e-5)  # 429 values a channel
+    run("batch_norm_bwd", x + 5, rng.standard_normal(x.shape).astype(dtype), mean, invstd, None)
+    run("relu_fwd", x)
+    run("relu_bwd", x, rng.standard_normal(x.shape).astype(dtype))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

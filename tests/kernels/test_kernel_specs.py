@@ -46,7 +46,8 @@ def _cpu_function(spec):
 def test_interface_lists_what_the_ops_call():
     assert set(FUNCTIONS) == {"conv2d_forward", "conv_wgrad", "conv_dgrad", "matmul", "gelu_fwd", "gelu_bwd",
                               "maxpool2d_fwd", "maxpool2d_bwd", "softmax_xent_fwd", "softmax_xent_bwd",
-                              "fused_adam", "philox_uniform"}
+                              "fused_adam", "philox_uniform",
+                              "batch_norm_fwd", "batch_norm_bwd", "relu_fwd", "relu_bwd"}
 
 
 @pytest.mark.parametrize("backend", ["cpu", "cuda"])
@@ -178,6 +179,33 @@ def _fused_adam(rng, dtype):
     steps = [np.array(k, dtype) for k in (0, 2, 5)]
     return (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, np.array(0.01, dtype), 0.8, 0.99,
             0.1, 1e-8, True, False, True)
+BN_SHAPE, BN_EPS = (3, 5, 4, 3), 1e-3
+
+
+def _bn_input(rng, dtype, shape=BN_SHAPE):
+    """Channels with their own offset and spread, the offset large against the spread."""
+    c = shape[1]
+    scale = (1 + 4 * rng.random(c)).reshape((1, c) + (1,) * (len(shape) - 2))
+    return (rng.standard_normal(shape) * scale + 10 * scale).astype(dtype)
+
+
+def _batch_norm_fwd(rng, dtype, shape=BN_SHAPE, affine=(True, True)):
+    c = shape[1]
+    weight, bias = (_normal(rng, c, dtype) if given else None for given in affine)
+    return _bn_input(rng, dtype, shape), weight, bias, BN_EPS
+
+
+def _batch_norm_bwd(rng, dtype, shape=BN_SHAPE, has_weight=True):
+    x = _bn_input(rng, dtype, shape)
+    _, mean, _, invstd = ref.batch_norm_fwd_ref(x, None, None, BN_EPS)
+    weight = _normal(rng, shape[1], dtype) if has_weight else None
+    return x, _normal(rng, shape, dtype), mean.astype(dtype), invstd.astype(dtype), weight
+
+
+def _relu_input(rng, dtype, shape=(5, 41)):
+    x = _normal(rng, shape, dtype)
+    x.flat[::7] = 0  # the kink itself
+    return x
 
 
 CASES = {
@@ -199,6 +227,10 @@ CASES = {
     "softmax_xent_bwd": _softmax_xent_bwd,
     "fused_adam": _fused_adam,
     "philox_uniform": lambda rng, dtype: (np.array([rng.integers(0, 2 ** 63), 2 ** 32 - 7], np.uint64), 37, dtype),
+    "batch_norm_fwd": _batch_norm_fwd,
+    "batch_norm_bwd": _batch_norm_bwd,
+    "relu_fwd": lambda rng, dtype: (_relu_input(rng, dtype),),
+    "relu_bwd": lambda rng, dtype: (_relu_input(rng, dtype), _normal(rng, (5, 41), dtype)),
 }
 
 

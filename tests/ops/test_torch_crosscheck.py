@@ -276,6 +276,10 @@ MATMUL = [
 ]
 
 NN = [
+    case("batch_norm_train", lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+         (3, 5, 4, 2), (5,), (5,), kernels=True),
+    case("batch_norm_train_1d", lambda L, F, x: F.batch_norm(x, None, None, training=True), (6, 3),
+         kernels=True),
     case("linear", lambda L, F, x, w, b: F.linear(x, w, b), (5, 3), (4, 3), (4,)),
     case("linear_no_bias", lambda L, F, x, w: F.linear(x, w), (5, 3), (4, 3)),
     case("linear_3d", lambda L, F, x, w, b: F.linear(x, w, b), (2, 5, 3), (4, 3), (4,)),
@@ -503,6 +507,9 @@ SECOND = [
     case("sigmoid_sin", lambda L, F, a: a.sigmoid() * a.sin(), (6,)),
     case("gelu_erf", lambda L, F, a: F.gelu(a), (6,), kernels=True),
     case("gelu_tanh", lambda L, F, a: F.gelu(a, approximate="tanh"), (6,), kernels=True),
+    case("relu", lambda L, F, a: F.relu(a) * a.tanh(), K(3, 4), kernels=True),
+    case("batch_norm_train", lambda L, F, x, w: F.batch_norm(x, None, None, w, training=True).tanh(),
+         (4, 3, 2), (3,), kernels=True),
     case("softplus", lambda L, F, a: F.softplus(a), (6,)),
     case("mse", lambda L, F, a, b: F.mse_loss(a.tanh(), b), (3, 2), (3, 2)),
     case("index_cat", lambda L, F, a: L.cat([a[L.tensor([0, 0, 2])], a[1:]]).tanh(), (3, 2)),

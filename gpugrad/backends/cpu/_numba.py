@@ -60,13 +60,18 @@ def _renamed(fn, suffix):
     return copy
 
 
-def parallel_kernel(fn):
-    """numba.njit(parallel=True, cache=True), each call made under the process-wide lock.
+def parallel_kernel(fn=None, *, fastmath=False):
+    """numba.njit(parallel=True, cache=True, fastmath=fastmath), each call made under the
+    process-wide lock. A float sum vectorises only where LLVM may reassociate it:
+    `@parallel_kernel(fastmath={"reassoc"})` allows that and nothing else (NaN and inf still
+    propagate).
 
     `.serial` is the same kernel compiled without threads and without the GIL (its prange
     loops run in order), for callers that split the work over threads of their own."""
-    compiled = numba.njit(parallel=True, cache=True)(fn)
-    serial = numba.njit(nogil=True, cache=True)(_renamed(fn, "_serial"))
+    if fn is None:
+        return functools.partial(parallel_kernel, fastmath=fastmath)
+    compiled = numba.njit(parallel=True, cache=True, fastmath=fastmath)(fn)
+    serial = numba.njit(nogil=True, cache=True, fastmath=fastmath)(_renamed(fn, "_serial"))
 
     name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__.lstrip('_')}"
 

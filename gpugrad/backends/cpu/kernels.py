@@ -2,10 +2,12 @@
 the same functions with the same signatures as the CUDA backend's KernelSet."""
 from . import blas
 from .adam import fused_adam  # noqa: F401
+from .batch_norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
 from .conv import conv2d_forward, conv_dgrad, conv_wgrad  # noqa: F401
 from .gelu import gelu_bwd, gelu_fwd  # noqa: F401
 from .philox import philox_uniform  # noqa: F401
 from .pool import maxpool2d_bwd, maxpool2d_fwd  # noqa: F401
+from .relu import relu_bwd, relu_fwd  # noqa: F401
 from .softmax_xent import softmax_xent_bwd, softmax_xent_fwd  # noqa: F401
 
 

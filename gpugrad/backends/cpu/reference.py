@@ -221,3 +221,47 @@ def philox_uniform_ref(state, n, dtype):
         word = c[2] | c[3] << 32 if i % 2 else c[0] | c[1] << 32
         out[i] = (word >> (64 - bits)) / 2.0 ** bits
     return out
+
+
+def batch_norm_fwd_ref(x, weight, bias, eps):
+    """Per channel c of x (N, C, ...): mean and biased var over every other dim, invstd =
+    1/sqrt(var + eps), y = (x - mean) * invstd * weight + bias (weight 1, bias 0 when None)."""
+    x = np.asarray(x, np.float64)
+    c = x.shape[1]
+    mean, var = np.empty(c), np.empty(c)
+    for j in range(c):
+        values = x[:, j].ravel()
+        mean[j] = values.sum() / values.size
+        var[j] = ((values - mean[j]) ** 2).sum() / values.size
+    invstd = 1 / np.sqrt(var + eps)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    w = np.ones(c) if weight is None else np.asarray(weight, np.float64)
+    b = np.zeros(c) if bias is None else np.asarray(bias, np.float64)
+    y = (x - mean.reshape(shape)) * (invstd * w).reshape(shape) + b.reshape(shape)
+    return y, mean, var, invstd
+
+
+def batch_norm_bwd_ref(x, gy, mean, invstd, weight):
+    """With xhat = (x - mean) * invstd and m values per channel: gbias = sum gy, gweight =
+    sum gy * xhat, gx = weight * invstd * (gy - gbias/m - xhat * gweight/m) (the closed form
+    of d/dx through the batch's mean and variance)."""
+    x, gy = np.asarray(x, np.float64), np.asarray(gy, np.float64)
+    c = x.shape[1]
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    dims = (0,) + tuple(range(2, x.ndim))
+    m = x.size // c
+    xhat = (x - np.asarray(mean, np.float64).reshape(shape)) * np.asarray(invstd, np.float64).reshape(shape)
+    gbias, gweight = gy.sum(dims), (gy * xhat).sum(dims)
+    w = np.ones(c) if weight is None else np.asarray(weight, np.float64)
+    scale = (w * np.asarray(invstd, np.float64)).reshape(shape)
+    gx = scale * (gy - gbias.reshape(shape) / m - xhat * gweight.reshape(shape) / m)
+    return gx, gweight, gbias
+
+
+def relu_fwd_ref(x):
+    x = np.asarray(x, np.float64)
+    return np.where(x < 0, 0.0, x)  # NaN stays NaN
+
+
+def relu_bwd_ref(x, gy):
+    return np.where(np.asarray(x) > 0, np.asarray(gy, np.float64), 0.0)

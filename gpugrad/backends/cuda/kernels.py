@@ -512,3 +512,59 @@ class KernelSet:
         device = self.xp.empty(host.shape, host.dtype)
         device.set(pinned, stream=self.xp.cuda.get_current_stream())
         return device
+    # ---- batch norm (training statistics) ------------------------------------------------
+    def _bn_layout(self, name, x):
+        """Contiguous x as (N, C, L) sizes; a ValueError where a channel has no values."""
+        if x.ndim < 2 or (x.shape[1] and x.size == 0):
+            raise ValueError(f"{name}: x must be (N, C, ...) with a value per channel, got shape {x.shape}")
+        n, c = x.shape[:2]
+        length = x.size // (n * c) if x.size else 0
+        _check_int32(name, n, c)
+        return n, c, length
+
+    def _affine(self, a, x):
+        """weight or bias as a contiguous array of x's dtype, x itself (never read) for None."""
+        return x if a is None else self._c(a, x.dtype)
+
+    def batch_norm_fwd(self, x, weight, bias, eps):
+        x = self._c(x)
+        n, c, length = self._bn_layout("batch_norm_fwd", x)
+        y = self.xp.empty_like(x)
+        mean, var, invstd = (self.xp.empty((c,), x.dtype) for _ in range(3))
+        if c:
+            self._kernel("batch_norm.cu", "batch_norm_fwd", x.dtype)(
+                (min(MAX_GRID, c),), _row_block(n * length),
+                (x, self._affine(weight, x), self._affine(bias, x), y, mean, var, invstd,
+                 i32(n), i32(c), i64(length), x.dtype.type(eps),
+                 i32((weight is not None) | (bias is not None) << 1)))
+        return y, mean, var, invstd
+
+    def batch_norm_bwd(self, x, gy, mean, invstd, weight):
+        x = self._c(x)
+        gy, mean, invstd = self._c(gy, x.dtype), self._c(mean, x.dtype), self._c(invstd, x.dtype)
+        n, c, length = self._bn_layout("batch_norm_bwd", x)
+        gx = self.xp.empty_like(x)
+        gweight, gbias = self.xp.empty((c,), x.dtype), self.xp.empty((c,), x.dtype)
+        if c:
+            self._kernel("batch_norm.cu", "batch_norm_bwd", x.dtype)(
+                (min(MAX_GRID, c),), _row_block(n * length),
+                (x, gy, mean, invstd, self._affine(weight, x), gx, gweight, gbias,
+                 i32(n), i32(c), i64(length), i32(weight is not None)))
+        return gx, gweight, gbias
+
+    # ---- relu ----------------------------------------------------------------------------
+    def relu_fwd(self, x):
+        """Our kernel for float32/float64, xp.maximum for other dtypes (integers)."""
+        if x.dtype not in _CTYPE:
+            return self.xp.maximum(x, 0)
+        y = self.xp.empty(x.shape, x.dtype)  # x.shape: ascontiguousarray makes a 0-d array 1-d
+        if y.size:
+            self._kernel("relu.cu", "relu_fwd", x.dtype)(_grid(y.size), (BLOCK,), (self._c(x), y, i64(y.size)))
+        return y
+
+    def relu_bwd(self, x, gy):
+        gx = self.xp.empty(x.shape, x.dtype)
+        if gx.size:
+            self._kernel("relu.cu", "relu_bwd", x.dtype)(
+                _grid(gx.size), (BLOCK,), (self._c(x), self._c(gy, x.dtype), gx, i64(gx.size)))
+        return gx
