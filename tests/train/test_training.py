@@ -12,6 +12,9 @@ from gpugrad.cli import main
 from gpugrad.train import loop
 
 TINY = ["--limit", "96", "--batch-size", "32", "--seed", "3", "--no-graph"]  # the eager loop (see test_graphed.py)
+# The loop's logic (determinism, Ctrl-C, resume) is the same on every device; the tests that
+# train several runs use the CPU, where the simulated GPU would emulate every kernel.
+ON_CPU = ["--device", "cpu"]
 
 
 def _train(tmp_path, name, *args):
@@ -57,15 +60,15 @@ def test_other_models_and_data(tmp_path, model, data):
 
 
 def test_same_seed_gives_identical_losses(tmp_path):
-    runs = [_losses(_train(tmp_path, name, "--epochs", "2")[1]) for name in ("a", "b")]
+    runs = [_losses(_train(tmp_path, name, "--epochs", "2", *ON_CPU)[1]) for name in ("a", "b")]
     assert runs[0] == runs[1]
 
 
 @pytest.mark.parametrize("stop_step", [3, 5])  # 3 batches per epoch: at an epoch end, mid-epoch
 def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_run(tmp_path, monkeypatch, stop_step):
-    _, full = _train(tmp_path, "full", "--epochs", "3")
+    _, full = _train(tmp_path, "full", "--epochs", "3", *ON_CPU)
     _interrupt_at(monkeypatch, stop_step)
-    code, part = _train(tmp_path, "part", "--epochs", "3")
+    code, part = _train(tmp_path, "part", "--epochs", "3", *ON_CPU)
     monkeypatch.undo()
     assert code == 130 and len(_losses(part)) == stop_step // 3
     assert gpugrad.load(part / "checkpoint.npz")["step"] == stop_step % 3
