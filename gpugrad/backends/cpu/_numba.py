@@ -41,10 +41,7 @@ def _libgomp_loaded():
         return False
 
 
-# Whether an OpenMP runtime with spinning idle workers (PyTorch's, loaded before us) shares the
-# process: our other threads (gpugrad.backends.cpu.blas) then stay out of its way.
-SPINNING_NEIGHBOURS = _libgomp_loaded()
-if not SPINNING_NEIGHBOURS:
+if not _libgomp_loaded():
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 elif "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
