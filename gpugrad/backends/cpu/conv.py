@@ -1,8 +1,9 @@
 """CPU conv2d kernels: forward, weight gradient and input gradient (NCHW, float32/float64).
 
-All three are an im2col-style Numba gather (parallel over batch x channels) plus one BLAS
-GEMM per group, run over the batch in chunks so the patch buffer stays below
-COLS_BUDGET_BYTES whatever the batch size. Arguments are validated by the op layer
+All three are an im2col-style Numba gather plus one BLAS GEMM per group, run over the batch
+in chunks: on our threads (gpugrad.backends.cpu.blas), chunks of L2 size, each a serial gather
+and a one-thread GEMM; otherwise chunks in turn with the gather parallel over batch x
+channels, each below COLS_BUDGET_BYTES whatever the batch size. Arguments are validated by the op layer
 (gpugrad.backends.conv_params.check_conv2d_args); stride/padding/dilation are (h, w) pairs.
 
 The patch buffer is laid out (C, kh, kw, N, OH, OW): rows are (channel, tap), columns are
