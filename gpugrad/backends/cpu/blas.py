@@ -29,6 +29,8 @@ SPLIT_MIN_MACS = 1 << 20
 
 _blas_limit = [0]  # the limit applied at load (0: BLAS left as it is)
 _pool = [None, 0]  # the executor and its worker count
+# A forked child has none of the parent's threads: it makes a pool of its own on first use.
+os.register_at_fork(after_in_child=lambda: _pool.__setitem__(slice(None), [None, 0]))
 
 
 def limit_blas_threads():

@@ -1,5 +1,6 @@
 """Loading the CPU kernels puts NumPy's BLAS on GPUGRAD_BLAS_THREADS threads (default 1)."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -70,3 +71,17 @@ def test_split_matmul_matches_numpy(monkeypatch, a_shape, b_shape, parts):
     monkeypatch.setattr(blas, "SPLIT_MIN_MACS", 0)
     blas.matmul(a, b)
     assert calls, "the split path was not taken"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_threads(monkeypatch):
+    """The parent's pool threads don't exist in a forked child; its work must not wait on them."""
+    from gpugrad.backends.cpu import blas
+    monkeypatch.setattr(blas, "workers", lambda: 2)
+    assert blas.run_parts(lambda i: i * i, [1, 2, 3]) == [1, 4, 9]  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the split work finishes
+        signal.alarm(20)  # a child stuck on the parent's threads is killed
+        os._exit(0 if blas.run_parts(lambda i: i + 1, [1, 2, 3, 4]) == [2, 3, 4, 5] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
