@@ -17,6 +17,7 @@ ms on our threads against 289-314 ms in turn, and PyTorch's own time did not cha
 """
 import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,6 +30,7 @@ SPLIT_MIN_MACS = 1 << 20
 
 _blas_limit = [0]  # the limit applied at load (0: BLAS left as it is)
 _pool = [None, 0]  # the executor and its worker count
+_inside = threading.local()  # .part: this thread is running a part of run_parts
 # A forked child has none of the parent's threads: it makes a pool of its own on first use.
 os.register_at_fork(after_in_child=lambda: _pool.__setitem__(slice(None), [None, 0]))
 
@@ -56,9 +58,10 @@ def workers():
 
 def run_parts(fn, items):
     """[fn(item) for item in items], computed by workers() threads (this one included), each
-    taking the next item until none is left."""
+    taking the next item until none is left. Called again from inside a part, it runs in turn:
+    waiting there on the pool could wait on itself."""
     parts = min(workers(), len(items))
-    if parts < 2:
+    if parts < 2 or getattr(_inside, "part", False):
         return [fn(item) for item in items]
     if _pool[1] != parts - 1:
         if _pool[0] is not None:
@@ -67,10 +70,14 @@ def run_parts(fn, items):
     results, order = [None] * len(items), itertools.count()  # next() on a count is atomic
 
     def drain():
-        i = next(order)
-        while i < len(items):
-            results[i] = fn(items[i])
+        _inside.part = True
+        try:
             i = next(order)
+            while i < len(items):
+                results[i] = fn(items[i])
+                i = next(order)
+        finally:
+            _inside.part = False
     pending = [_pool[0].submit(drain) for _ in range(parts - 1)]
     drain()
     for f in pending:

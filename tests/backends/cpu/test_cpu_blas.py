@@ -85,3 +85,11 @@ def test_a_forked_child_gets_its_own_threads(monkeypatch):
         os._exit(0 if blas.run_parts(lambda i: i + 1, [1, 2, 3, 4]) == [2, 3, 4, 5] else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+def test_run_parts_inside_a_part_runs_in_turn(monkeypatch):
+    """A part that splits work again must not wait on the pool it is running on."""
+    from gpugrad.backends.cpu import blas
+    monkeypatch.setattr(blas, "workers", lambda: 2)
+    nested = lambda i: sum(blas.run_parts(lambda j: i * j, [1, 2, 3]))
+    assert blas.run_parts(nested, [1, 2, 3, 4]) == [6, 12, 18, 24]
