@@ -2,11 +2,11 @@
 
 NumPy's maximum runs on one core; its backward, g * (x > 0), made a mask and a cast copy
 first (three passes, two temporaries). From PARALLEL_FROM elements the loops run in parallel;
-below, a parallel launch costs more than the loop, which runs on one core: from 2^17 elements
-on Numba's OpenMP layer (20 us a launch), from 2^20 on its workqueue layer, taken where
-PyTorch was imported first (see _numba.py: there a ReLU of 401,408 floats took 0.33 ms in
-parallel, NumPy's one pass 0.22 ms). As PyTorch: relu(NaN) is NaN, and the gradient is 0
-wherever x > 0 is false (x <= 0 or NaN), whatever gy holds there.
+below, a parallel launch costs more than the loop, which runs on one core (the kernel's
+`.serial` form): from 2^17 elements on Numba's OpenMP layer (20 us a launch), from 2^20 on its
+workqueue layer, taken where PyTorch was imported first (see _numba.py: there a ReLU of 401,408
+floats took 0.33 ms in parallel, NumPy's one pass 0.22 ms). As PyTorch: relu(NaN) is NaN, and
+the gradient is 0 wherever x > 0 is false (x <= 0 or NaN), whatever gy holds there.
 """
 import numpy as np
 
@@ -37,23 +37,11 @@ def _bwd(x, gy, gx):
         gx[i] = _relu_grad(x[i], gy[i])
 
 
-@numba.njit(cache=True)
-def _fwd_serial(x, y):
-    for i in range(x.size):
-        y[i] = _relu(x[i])
-
-
-@numba.njit(cache=True)
-def _bwd_serial(x, gy, gx):
-    for i in range(x.size):
-        gx[i] = _relu_grad(x[i], gy[i])
-
-
 def relu_fwd(x):
     """max(x, 0) elementwise, NaN kept."""
     x = np.asarray(x, order="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
     y = np.empty_like(x)
-    (_fwd if x.size >= PARALLEL_FROM else _fwd_serial)(x.reshape(-1), y.reshape(-1))
+    (_fwd if x.size >= PARALLEL_FROM else _fwd.serial)(x.reshape(-1), y.reshape(-1))
     return y
 
 
@@ -62,5 +50,5 @@ def relu_bwd(x, gy):
     x = np.asarray(x, order="C")
     gy = np.asarray(gy, x.dtype, order="C")
     gx = np.empty_like(x)
-    (_bwd if x.size >= PARALLEL_FROM else _bwd_serial)(x.reshape(-1), gy.reshape(-1), gx.reshape(-1))
+    (_bwd if x.size >= PARALLEL_FROM else _bwd.serial)(x.reshape(-1), gy.reshape(-1), gx.reshape(-1))
     return gx
