@@ -5,11 +5,17 @@ each element is read once and written once, and the work is split over the cores
 
 float64 goes through libm's erf and exp. float32 has kernels of its own in float32 arithmetic
 with erf and exp written as polynomials (no library call), so the loops vectorise: libm's
-scalar calls made the float64-promoting version 5-7x slower than PyTorch.
+scalar calls made the float64-promoting version 5-7x slower than PyTorch. All four kernels may
+contract a*b + c into one fused multiply-add (fastmath "contract", nothing else): the
+polynomials then run in FMAs, which took the float32 passes from 2.4 to 1.7 ms (forward) and
+5.6 to 3.6 ms (backward) on 2^22 elements.
 """
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from ._numba import numba, parallel_kernel
 
@@ -34,7 +40,6 @@ _ERF_P = tuple(_F(c) for c in (-2.72614225801306e-10, 2.77068142495902e-08, -2.1
                                 -1.60960333262415e-02))
 _ERF_Q = tuple(_F(c) for c in (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
                                 -7.37332916720468e-03, -1.42647390514189e-02))
-_POW2 = np.ldexp(np.float32(1), np.arange(-127, 128)).astype(np.float32)  # 2**n at n + 127
 _LOG2E, _LN2_HI, _LN2_LO = _F(1 / math.log(2)), _F(0.693145751953125), _F(1.428606765330187e-06)
 _HALF, _ONE, _TWO, _FOUR = _F(0.5), _F(1), _F(2), _F(4)
 _SQRT_HALF32, _INV_SQRT_2PI32, _K32, _C32 = _F(_SQRT_HALF), _F(_INV_SQRT_2PI), _F(_K), _F(_C)
@@ -54,18 +59,27 @@ def _erf32(x):
     return x * p / q
 
 
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the int32 `bits` (an LLVM bitcast, so loops using it
+    still vectorise; a table lookup here made them gathers, 3x slower)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
 @numba.njit(inline="always")
 def _exp32(t):
     """exp(t) in float32: t = n*ln2 + r, |r| <= ln2/2, a degree-7 Taylor polynomial of r (relative
-    error ~1e-8) times 2**n from a table; 0 below -87 or for NaN, and t is capped at 88 (exp
-    overflows). The clamp is written so NaN lands inside the table too."""
+    error ~1e-8) times 2**n built from its exponent bits; 0 below -87 or for NaN, and t is capped
+    at 88 (exp overflows). The clamp is written so NaN lands inside the range too."""
     tc = _EXP_LO if not t >= _EXP_LO else (t if t <= _EXP_HI else _EXP_HI)
     n = np.floor(tc * _LOG2E + _HALF)
     r = tc - n * _LN2_HI - n * _LN2_LO
     p = _F(1 / 5040) + r * _F(1 / 40320)
     for c in (_F(1 / 720), _F(1 / 120), _F(1 / 24), _F(1 / 6), _HALF, _ONE, _ONE):
         p = p * r + c
-    e = p * _POW2[np.int32(n) + 127]
+    e = p * _float32_from_bits((np.int32(n) + np.int32(127)) << np.int32(23))
     return e if t >= _EXP_LO else _F(0)
 
 
@@ -74,7 +88,7 @@ def _tanh32(u):
     return _ONE - _TWO / (_exp32(_TWO * u) + _ONE)
 
 
-@parallel_kernel
+@parallel_kernel(fastmath={"contract"})
 def _fwd32(x, out, tanh_form):
     for i in numba.prange(x.size):
         v = x[i]
@@ -84,7 +98,7 @@ def _fwd32(x, out, tanh_form):
             out[i] = _HALF * v * (_ONE + _erf32(v * _SQRT_HALF32))
 
 
-@parallel_kernel
+@parallel_kernel(fastmath={"contract"})
 def _bwd32(x, gy, out, tanh_form):
     for i in numba.prange(x.size):
         v = x[i]
@@ -96,7 +110,7 @@ def _bwd32(x, gy, out, tanh_form):
         out[i] = gy[i] * d
 
 
-@parallel_kernel
+@parallel_kernel(fastmath={"contract"})
 def _fwd(x, out, tanh_form):
     for i in numba.prange(x.size):
         v = np.float64(x[i])
@@ -106,7 +120,7 @@ def _fwd(x, out, tanh_form):
             out[i] = 0.5 * v * (1 + math.erf(v * _SQRT_HALF))
 
 
-@parallel_kernel
+@parallel_kernel(fastmath={"contract"})
 def _bwd(x, gy, out, tanh_form):
     for i in numba.prange(x.size):
         v = np.float64(x[i])
