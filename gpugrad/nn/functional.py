@@ -7,6 +7,7 @@ from ..ops.activation_extra import elu, hardsigmoid, hardswish, hardtanh, mish, 
 from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401
 from ..ops.conv1d import avg_pool1d, conv1d, max_pool1d  # noqa: F401
 from ..ops.embedding import embedding, one_hot  # noqa: F401
+from ..ops.matmul import linear_op
 from ..ops.norm import batch_norm  # noqa: F401
 from ..ops.norm_layers import group_norm, layer_norm, normalize  # noqa: F401
 from ..ops.pad_modes import pad  # noqa: F401
@@ -25,6 +26,9 @@ def linear(input, weight, bias=None):
         raise ShapeError(f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
                          f"features but weight of shape {weight.shape} expects (out_features, in_features)"
                          f" or (in_features,) with in_features = {weight.shape[-1] if weight.ndim else 0}")
+    fused = linear_op(input, weight, bias)
+    if fused is not None:
+        return fused
     out = input @ weight.T
     return out if bias is None else out + bias
 

@@ -337,12 +337,23 @@ def test_second_derivatives_reductions(case):
 # --- nn.functional ------------------------------------------------------------------------
 
 
-def test_linear(rng):
-    x, w, b = rand_tensor(rng, (5, 3)), rand_tensor(rng, (4, 3)), rand_tensor(rng, (4,))
-    np.testing.assert_allclose(F.linear(x, w, b).detach().numpy(),
-                               x.detach().numpy() @ w.detach().numpy().T + b.detach().numpy())
-    assert gradcheck(F.linear, (x, w, b))
-    assert gradcheck(lambda x, w: F.linear(x, w), (rand_tensor(rng, (2, 5, 3)), w))
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@given(n=st.integers(1, 4), features=st.tuples(st.integers(1, 4), st.integers(1, 4)), bias=st.booleans(),
+       lead=st.sampled_from([None, (), (2,)]), seed=seeds)
+def test_linear(device, n, features, bias, lead, seed):
+    """Matrices take the one-op Linear (a GEMM with the bias added in), other inputs (1-D, batched)
+    the matmul + add composition; both match NumPy and differentiate twice."""
+    rng = np.random.default_rng(seed)
+    i, o = features
+    shape = (i,) if lead is None else (*lead, n, i)
+    x, w = rand_tensor(rng, shape).to(device), rand_tensor(rng, (o, i)).to(device)
+    args = (x, w, rand_tensor(rng, (o,)).to(device)) if bias else (x, w)
+    y = F.linear(*args)
+    assert (y.grad_fn.name == "LinearBackward") == (lead == ())
+    want = x.detach().cpu().numpy() @ w.detach().cpu().numpy().T + (args[2].detach().cpu().numpy() if bias else 0)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), want, rtol=1e-12)
+    assert gradcheck(F.linear, args)
+    assert gradgradcheck(F.linear, args)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

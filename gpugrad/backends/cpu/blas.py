@@ -16,6 +16,7 @@ quiet machine, conv fwd+wgrad+dgrad 128x64x16x16 -> 128 interleaved with PyTorch
 ms on our threads against 289-314 ms in turn, and PyTorch's own time did not change.
 """
 import itertools
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,10 @@ import numpy as np
 from ... import profiler
 from ._numba import numba
 
-# A product below this many multiply-adds runs whole: a thread hand-off costs about 20 us.
-SPLIT_MIN_MACS = 1 << 20
+# A product below this many multiply-adds runs whole. Handing a part to a pool thread costs
+# 60-160 us (more when the thread has gone to sleep); split on 2 cores, (64x400)@(400x120),
+# 3M multiply-adds, took 169 us against 82 whole, and 12M broke even (307 against 298 us).
+SPLIT_MIN_MACS = 1 << 24
 
 _blas_limit = [0]  # the limit applied at load (0: BLAS left as it is)
 _pool = [None, 0]  # the executor and its worker count
@@ -108,7 +111,7 @@ def _split_matmul(a, b, parts):
 def _matmul(a, b):
     parts = workers()
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    batch = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
+    batch = 1 if a.ndim == b.ndim == 2 else math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
     if parts < 2 or batch * m * k * n < SPLIT_MIN_MACS or max(m, n) < 2 * parts:
         return np.matmul(a, b)
     return _split_matmul(a, b, min(parts, max(m, n)))
