@@ -1,6 +1,6 @@
 """The CPU backend's kernel module: the kernel interface (gpugrad.backends.kernel_interface),
 the same functions with the same signatures as the CUDA backend's KernelSet."""
-from . import blas
+from . import blas, heap
 from .adam import fused_adam  # noqa: F401
 from .batch_norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
 from .conv import conv2d_forward, conv_dgrad, conv_wgrad  # noqa: F401
@@ -9,6 +9,9 @@ from .philox import philox_uniform  # noqa: F401
 from .pool import maxpool2d_bwd, maxpool2d_fwd  # noqa: F401
 from .relu import relu_bwd, relu_fwd  # noqa: F401
 from .softmax_xent import softmax_xent_bwd, softmax_xent_fwd  # noqa: F401
+
+
+heap.keep_heap()
 
 
 def matmul(a, b):
