@@ -19,24 +19,31 @@ from .join import pad as pad_op
 
 
 class Conv(Function):
-    """y = conv(x, w) (bias is added outside, as a broadcast add)."""
+    """y = conv(x, w) (+ b per output channel). The bias is added into the kernel's result, and
+    its gradient is g summed over batch and positions: a broadcast add was a temporary as large
+    as y plus three more nodes (reshape, add, and the engine's sum back to the bias shape)."""
 
     @staticmethod
-    def forward(ctx, x, w, params):
+    def forward(ctx, x, w, b=None, *, params):
         ctx.save_for_backward(x, w)
         ctx.params = params  # (stride, padding, dilation, groups)
         if x.size == 0 or w.size == 0:
             stride, padding, dilation, _ = params
             size = [conv_output_size(*a) for a in zip(x.shape[2:], w.shape[2:], stride, padding, dilation)]
-            return _zeros(ctx, (x.shape[0], w.shape[0], *size), x.dtype)
-        return algorithms.run(ctx.kernels, "conv2d_forward", x, w, *params)
+            y = _zeros(ctx, (x.shape[0], w.shape[0], *size), x.dtype)
+        else:
+            y = algorithms.run(ctx.kernels, "conv2d_forward", x, w, *params)
+        if b is not None:
+            y += b.reshape(-1, 1, 1)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        gx = ConvDgrad.apply(g, w, x_shape=x.shape, params=ctx.params) if ctx.needs_input_grad[0] else None
-        gw = ConvWgrad.apply(x, g, kernel=w.shape[2:], params=ctx.params) if ctx.needs_input_grad[1] else None
-        return gx, gw
+        needs = ctx.needs_input_grad
+        gx = ConvDgrad.apply(g, w, x_shape=x.shape, params=ctx.params) if needs[0] else None
+        gw = ConvWgrad.apply(x, g, kernel=w.shape[2:], params=ctx.params) if needs[1] else None
+        return (gx, gw) if len(needs) == 2 else (gx, gw, g.sum((0, 2, 3)) if needs[2] else None)
 
 
 class ConvDgrad(Function):
@@ -111,8 +118,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if (top, left) != (bottom, right):  # "same" with an even kernel pads one more at the end
         input = pad_op(input, (left, right, top, bottom))
         top = bottom = left = right = 0
-    out = Conv.apply(input, weight, params=(stride, (top, left), dilation, groups))
-    return _add_bias(out, bias, "conv2d")
+    params = (stride, (top, left), dilation, groups)
+    if bias is None:
+        return Conv.apply(input, weight, params=params)
+    if bias.dtype != input.dtype:  # added outside, with type promotion
+        return _add_bias(Conv.apply(input, weight, params=params), bias, "conv2d")
+    if bias.shape != (weight.shape[0],):
+        raise ShapeError(f"conv2d: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    return Conv.apply(input, weight, bias, params=params)
 
 
 @unbatched_too

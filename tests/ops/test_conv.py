@@ -45,6 +45,18 @@ def test_conv_transpose2d_gradcheck(case):
                                                      groups=kw["groups"], dilation=kw["dilation"]), (x, w))
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_conv2d_bias_is_one_node(device, rng):
+    """The bias is added inside the conv op: the same values as a broadcast add, one graph node,
+    and differentiable twice."""
+    x, w, b = (rand_tensor(rng, s).to(device) for s in ((2, 3, 6, 5), (4, 3, 3, 2), (4,)))
+    y = F.conv2d(x, w, b, padding=1)
+    assert y.grad_fn.name == "ConvBackward"
+    want = F.conv2d(x, w, padding=1) + b.reshape(1, -1, 1, 1)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), want.detach().cpu().numpy(), rtol=1e-12)
+    assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1), (x, w, b))
+
+
 def test_conv2d_second_derivatives(rng):
     x, w = rand_tensor(rng, (2, 2, 5, 4)), rand_tensor(rng, (4, 1, 2, 3))
     assert gradgradcheck(lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2), groups=2), (x, w))
