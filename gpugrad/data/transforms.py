@@ -73,9 +73,12 @@ class RandomShift:
         n, c, h, w = arr.shape
         padded = xp.pad(arr, ((0, 0), (0, 0), (s, s), (s, s)), constant_values=self.fill)
         dy, dx = (xp.asarray(_rng(self.generator).integers(0, 2 * s + 1, n)) for _ in range(2))
-        rows = (dy[:, None] + xp.arange(h))[:, None, :, None]
-        cols = (dx[:, None] + xp.arange(w))[:, None, None, :]
-        out = padded[xp.arange(n)[:, None, None, None], xp.arange(c)[None, :, None, None], rows, cols]
+        # every shifted window of each image, as a view (n, top, left, c, h, w); picking one per
+        # image copies whole rows (index arrays per element took 460 us for 32 MNIST images)
+        sn, sc, sh, sw = padded.strides
+        windows = xp.lib.stride_tricks.as_strided(padded, (n, 2 * s + 1, 2 * s + 1, c, h, w),
+                                                  (sn, sh, sw, sc, sh, sw))
+        out = windows[xp.arange(n), dy, dx]
         return Tensor._make(out[0] if single else out, x.device)
 
     def __repr__(self):

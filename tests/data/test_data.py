@@ -69,6 +69,20 @@ def test_random_shift_moves_each_image_within_bounds():
     assert transforms.RandomShift(1)(gpugrad.tensor(img[0])).shape == (1, 9, 9)
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_random_shift_is_a_crop_of_the_padded_image(device):
+    """Image k is padded[k, :, dy[k]:dy[k]+h, dx[k]:dx[k]+w] with fill around, dy then dx
+    drawn from the generator: random channels and values, so a wrong window cannot match."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 3, 5, 7)).astype(np.float32)
+    out = transforms.RandomShift(2, fill=-1.5, generator=np.random.default_rng(9))(gpugrad.tensor(x, device=device))
+    twin = np.random.default_rng(9)
+    dy, dx = twin.integers(0, 5, 6), twin.integers(0, 5, 6)
+    padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)), constant_values=-1.5)
+    want = np.stack([padded[k, :, dy[k]:dy[k] + 5, dx[k]:dx[k] + 7] for k in range(6)])
+    np.testing.assert_array_equal(out.cpu().numpy(), want)
+
+
 def test_normalize_per_channel():
     x = gpugrad.ones(2, 2, 1, 1)
     out = transforms.Normalize([1.0, 0.5], [1.0, 0.25])(x).numpy()
