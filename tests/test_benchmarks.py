@@ -314,10 +314,26 @@ def test_implementations_take_turns_and_a_failing_one_is_recorded():
             raise ValueError("third call")
 
     calls = {"a": (lambda: log.append("a"), WallClock()), "b": (fails_on_third, WallClock())}
-    got = measure(calls, reps=4, warmup=1, budget=Budget(60))
-    assert log == ["a", "b", "a", "b", "a", "b", "a", "a"]
-    assert got["a"]["status"] == "ok" and got["a"]["reps"] == 4 and len(got["a"]["warmup_ms"]) == 1
+    got = measure(calls, reps=4, warmup=1, budget=Budget(60), settle_ms=0)
+    assert log == ["a", "b"] + ["a"] * 4 + ["b", "b"] + ["a"] * 4  # each turn: one untimed call, 3 timed
+    assert got["a"]["status"] == "ok" and got["a"]["reps"] == 6 and len(got["a"]["warmup_ms"]) == 1
     assert got["b"]["status"] == "error" and got["b"]["error"] == "ValueError: third call"
+
+
+def test_fast_host_calls_settle_untimed_before_their_timed_calls():
+    """Each turn of a fast call starts untimed (the other library's threads may still spin)."""
+    log, ms = [], iter(range(1000))
+
+    class Clock(WallClock):
+        def time(self, fn):
+            fn()
+            return float(next(ms))
+
+    calls = {name: (lambda name=name: log.append(name), Clock()) for name in "ab"}
+    got = measure(calls, reps=6, warmup=1, budget=Budget(60), settle_ms=0)
+    assert log == ["a", "b"] + (["a"] * 4 + ["b"] * 4) * 2
+    assert got["a"]["reps_ms"] == [3.0, 4.0, 5.0, 11.0, 12.0, 13.0]
+    assert got["b"]["reps_ms"] == [7.0, 8.0, 9.0, 15.0, 16.0, 17.0]
 
 
 class _Off:
