@@ -96,7 +96,7 @@ def main(argv=None, prog=PROG):
     budget = Budget(args.budget_s)
     data = {"schema": "gpugrad.benchmarks/1", "command": " ".join([prog, *argv]),
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-            "started_utc": _now(), "status": "running", "timing": "interleaved", "devices": status,
+            "started_utc": _now(), "status": "running", "timing": "settled", "devices": status,
             "machine": machine.describe(devices), "roofline": {}, "section_s": {}, "errors": [],
             "rows": []}
     if args.targets:

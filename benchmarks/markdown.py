@@ -3,7 +3,10 @@ GPU tests, roofline, one table per device and group, CPU versus GPU, comparison,
 from .suite import GROUPS
 
 PEERS = ("torch", "numpy")
-TIMING = {"interleaved": "gpugrad and its peers take turns call by call",
+TIMING = {"settled": "gpugrad and its peers take turns, a call under 25 ms running untimed for its first "
+                     "25 ms of each turn and then 3 timed calls (PyTorch's OpenMP workers spin on after "
+                     "each of its calls), a slower call once a turn",
+          "interleaved": "gpugrad and its peers take turns call by call",
           None: "each implementation timed in its own loop (runs before the turns were taken)"}
 
 
