@@ -98,11 +98,15 @@ def _conv_inputs(op, input, weight):
         raise TypeError(f"{op}: input is {input.dtype} but weight is {weight.dtype}; convert one with .to()")
 
 
+def _check_bias(bias, channels, op):
+    if bias.shape != (channels,):
+        raise ShapeError(f"{op}: bias must have shape ({channels},), got {bias.shape}")
+
+
 def _add_bias(out, bias, op):
     if bias is None:
         return out
-    if bias.shape != (out.shape[1],):
-        raise ShapeError(f"{op}: bias must have shape ({out.shape[1]},), got {bias.shape}")
+    _check_bias(bias, out.shape[1], op)
     return out + bias.reshape(1, -1, 1, 1)
 
 
@@ -121,10 +125,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     params = (stride, (top, left), dilation, groups)
     if bias is None:
         return Conv.apply(input, weight, params=params)
+    _check_bias(bias, weight.shape[0], "conv2d")
     if bias.dtype != input.dtype:  # added outside, with type promotion
-        return _add_bias(Conv.apply(input, weight, params=params), bias, "conv2d")
-    if bias.shape != (weight.shape[0],):
-        raise ShapeError(f"conv2d: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        return Conv.apply(input, weight, params=params) + bias.reshape(1, -1, 1, 1)
     return Conv.apply(input, weight, bias, params=params)
 
 
