@@ -99,29 +99,37 @@ def _conv_dims(shape):
     return oh, ow, sizes, ((s, s), (p, p), (d, d), 1)
 
 
+def run(kernels, name, *args):
+    """kernels.<name>(*args) by the route the ops take (imported here, not at load: a PyTorch
+    worker of benchmarks.alone imports this module and must not load gpugrad)."""
+    from gpugrad.backends.algorithms import run as run_route
+    return run_route(kernels, name, *args)
+
+
 def _conv_label(shape):
     n, c, h, w, f, k, s, p, d = shape
     return f"{n}x{c}x{h}x{w}->{f} k{k} s{s} p{p} d{d}"
 
 
 def conv_row(kernel, shape):
-    """conv2d_forward, conv_wgrad or conv_dgrad on one (N,C,H,W→F,k,s,p,d) shape."""
+    """conv2d_forward, conv_wgrad or conv_dgrad on one (N,C,H,W→F,k,s,p,d) shape, by the route
+    the ops take (gpugrad.backends.algorithms.run)."""
     n, c, h, w, f, k, s, p, d = shape
     oh, ow, sizes, args = _conv_dims(shape)
     if kernel == "conv2d_forward":
         inputs = {"x": (n, c, h, w), "w": (f, c, k, k)}
-        ours = lambda ks, a: lambda: ks.conv2d_forward(a["x"], a["w"], *args)
+        ours = lambda ks, a: lambda: run(ks, "conv2d_forward", a["x"], a["w"], *args)
         peer = lambda torch, t: lambda: torch.nn.functional.conv2d(t["x"], t["w"], None, s, p, d)
         numpy = lambda a: lambda: npp.conv_forward(a["x"], a["w"], k, s, p, d, oh, ow)
     elif kernel == "conv_wgrad":
         inputs = {"x": (n, c, h, w), "gy": (n, f, oh, ow)}
-        ours = lambda ks, a: lambda: ks.conv_wgrad(a["x"], a["gy"], k, k, *args)
+        ours = lambda ks, a: lambda: run(ks, "conv_wgrad", a["x"], a["gy"], k, k, *args)
         peer = lambda torch, t: lambda: torch.nn.grad.conv2d_weight(
             t["x"], (f, c, k, k), t["gy"], s, p, d)
         numpy = lambda a: lambda: npp.conv_wgrad(a["x"], a["gy"], k, s, p, d, oh, ow)
     else:
         inputs = {"gy": (n, f, oh, ow), "w": (f, c, k, k)}
-        ours = lambda ks, a: lambda: ks.conv_dgrad(a["gy"], a["w"], (n, c, h, w), *args)
+        ours = lambda ks, a: lambda: run(ks, "conv_dgrad", a["gy"], a["w"], (n, c, h, w), *args)
         peer = lambda torch, t: lambda: torch.nn.grad.conv2d_input(
             (n, c, h, w), t["w"], t["gy"], s, p, d)
         numpy = lambda a: lambda: npp.conv_dgrad(a["gy"], a["w"], (n, c, h, w), k, s, p, d, oh, ow)
@@ -141,9 +149,9 @@ def conv_fwd_bwd_row(shape):
     oh, ow, sizes, args = _conv_dims(shape)
 
     def ours(ks, a):
-        return lambda: (ks.conv2d_forward(a["x"], a["w"], *args),
-                        ks.conv_wgrad(a["x"], a["gy"], k, k, *args),
-                        ks.conv_dgrad(a["gy"], a["w"], (n, c, h, w), *args))
+        return lambda: (run(ks, "conv2d_forward", a["x"], a["w"], *args),
+                        run(ks, "conv_wgrad", a["x"], a["gy"], k, k, *args),
+                        run(ks, "conv_dgrad", a["gy"], a["w"], (n, c, h, w), *args))
 
     def peer(torch, t):
         return lambda: (torch.nn.functional.conv2d(t["x"], t["w"], None, s, p, d),

@@ -17,7 +17,8 @@ class KernelSpec:
     name: str        # the function on ctx.kernels: an interface function or a route
     cuda: dict       # .cu file in kernels/ -> the __global__ kernels it launches from there
                      # ("k<T>": templated, instantiated for DTYPES; "k": one plain kernel;
-                     # empty only for a "cublas" route, which launches no kernel of ours)
+                     # empty only for a "cublas" route, which launches no kernel of ours,
+                     # and for a CPU-only route)
     cpu: str | None  # "module.function" in gpugrad.backends.cpu; None for a CUDA-only route
     reference: str   # plain float64 version in gpugrad.backends.cpu.reference
     bench: str       # its row builder in benchmarks/ ("module.function")
@@ -35,18 +36,20 @@ KERNELS = (
                "conv.conv2d_forward", "conv2d_ref", "kernel_rows.conv_row"),
     KernelSpec("conv2d_forward_cublas", {"im2col.cu": ("im2col_rows<T>",)},
                None, "conv2d_ref", "kernel_rows.conv_row"),
+    KernelSpec("conv2d_forward_direct", {},  # a CPU-only route
+               "conv_direct.conv2d_forward", "conv2d_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_wgrad", _CONV_WGRAD,
                "conv.conv_wgrad", "conv_wgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_wgrad_cublas", {"im2col.cu": ("im2col_rows<T>",)},
                None, "conv_wgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_wgrad_direct", {"conv_wgrad.cu": ("conv_wgrad<T>",)},
-               None, "conv_wgrad_ref", "kernel_rows.conv_row"),
+               "conv_direct.conv_wgrad", "conv_wgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_dgrad", _CONV_DGRAD,
                "conv.conv_dgrad", "conv_dgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_dgrad_cublas", {"col2im.cu": ("col2im<T>",)},
                None, "conv_dgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("conv_dgrad_direct", {"conv_dgrad.cu": ("conv_dgrad<T>",)},
-               None, "conv_dgrad_ref", "kernel_rows.conv_row"),
+               "conv_direct.conv_dgrad", "conv_dgrad_ref", "kernel_rows.conv_row"),
     KernelSpec("matmul", {"gemm.cu": ("gemm<T>", "gemm_tf32")},
                "kernels.matmul", "matmul_ref", "kernel_rows.matmul_row"),
     KernelSpec("matmul_cublas", {},  # cuBLAS itself: no kernel of ours

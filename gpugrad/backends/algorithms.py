@@ -6,7 +6,7 @@ implementations on a backend, its routes. The default route is the interface fun
 `<function>_<route>` (`kernels.conv_wgrad_direct`). Ops call `run(ctx.kernels, name, ...)`,
 which calls the route `choose` picks (the idea of Chainer's `should_use_cudnn`, for our routes).
 
-Routes today, on CUDA (the CPU backend has the default route only):
+Routes today, on CUDA:
 
 - default: our own kernels. matmul is kernels/gemm.cu, a tiled GEMM (xp.matmul for dtypes it
   lacks, such as integers); conv2d_forward, conv_wgrad and conv_dgrad are the implicit GEMMs of
@@ -17,7 +17,13 @@ Routes today, on CUDA (the CPU backend has the default route only):
   reducing over batch and positions (adamtiger/autograd's dilated weight-gradient convolution
   as written), and kernels/conv_dgrad.cu, the transposed convolution as one gather kernel.
 
-Our kernels are the default because they make no library call: CuPy cannot record cuBLAS
+On the CPU the default is im2col + OpenBLAS (gpugrad/backends/cpu/conv.py), and "direct"
+(conv2d_forward, conv_wgrad, conv_dgrad) is gpugrad/backends/cpu/conv_direct.py: stride-1,
+one-group float32 convolutions with a register tile over full-width rows and no patch buffer
+(other problems it hands to im2col). `choose` takes it where it was measured faster; see
+`_cpu_direct`.
+
+On CUDA our kernels are the default because they make no library call: CuPy cannot record cuBLAS
 while a stream is captured, so only they let a CUDA graph capture a whole training step.
 `gpugrad.backends.cuda.use_cublas = True` selects the "cublas" routes instead; once measured,
 the shapes where cuBLAS wins can be chosen here per problem. "direct" is not the default
@@ -30,12 +36,13 @@ function's signature, add the route to ROUTES and its row to gpugrad/kernel_spec
 in `choose` when it wins (on which problem sizes, and why).
 """
 import contextlib
+import math
 
 from . import cuda  # the use_cublas flag (no CuPy)
 
 # function -> its routes, the default first
 ROUTES = {
-    "conv2d_forward": ("igemm", "cublas"),
+    "conv2d_forward": ("igemm", "cublas", "direct"),
     "conv_wgrad": ("igemm", "cublas", "direct"),
     "conv_dgrad": ("igemm", "cublas", "direct"),
     "matmul": ("gemm", "cublas"),
@@ -69,7 +76,47 @@ def choose(kernels, name, *args):
     forced = _forced.get(name)
     if forced is not None and hasattr(kernels, function_name(name, forced)):
         return forced
+    if getattr(kernels, "DEVICE", None) == "cpu" and _cpu_direct(name, args):
+        return "direct"
     return ROUTES[name][0]
+
+
+# The CPU's direct convolutions keep per-job buffers that every tile rereads: 64 KiB of them
+# stays in a core's L1/L2 cache.
+_CPU_DIRECT_BYTES = 64 << 10
+
+
+def _cpu_direct(name, args):
+    """Whether the CPU's direct route beats im2col + OpenBLAS on this problem (2-core Xeon,
+    float32, medians; im2col / direct).
+
+    - conv2d_forward, every stride-1 one-group problem: 64x6x14x14 -> 16 k5 1232 / 564 us,
+      32x16x14x14 -> 32 k3 1270 / 592 us, 128x64x16x16 -> 128 k3 39.7 / 34.1 ms,
+      256x64x32x32 -> 64 k3 216 / 162 ms.
+    - conv_dgrad, when the input has 4 channels or more (the 8-row register tile is its
+      channels) and a sample's padded gradient fits _CPU_DIRECT_BYTES: 32x16x14x14 826 / 635
+      us; 128x3x32x32 (3 channels) 8.1 / 12.2 ms and 128x64x16x16 (166 KiB) 31.9 / 34.9 ms lose.
+    - conv_wgrad, when its sums (4 taps x 4 channels x 16 lanes per input channel and group of
+      taps, 1 KiB) fit _CPU_DIRECT_BYTES: 32x1x28x28 -> 16 k3 1088 / 246 us, 128x3x32x32 -> 64
+      11.5 / 8.1 ms; 128x64x16x16 (192 KiB) 44.8 / 72.5 ms loses.
+
+    Only problems the direct kernels compute: stride 1, one group, float32 (forced on another
+    problem, the route hands it to im2col)."""
+    if name not in ("conv2d_forward", "conv_wgrad", "conv_dgrad"):
+        return False
+    stride, groups = args[-4], args[-1]
+    a, b = args[:2]
+    if tuple(stride) != (1, 1) or groups != 1 or not a.dtype == b.dtype == "float32":
+        return False
+    if name == "conv2d_forward":
+        return True
+    if name == "conv_dgrad":
+        gy, w, x_shape, _, padding, dilation, _ = args
+        pad = [(k - 1) * d - p for k, p, d in zip(w.shape[2:], padding, dilation)]
+        padded = [n + 2 * q for n, q in zip(gy.shape[2:], pad)]
+        return min(pad) >= 0 and x_shape[1] >= 4 and gy.shape[1] * math.prod(padded) * 4 <= _CPU_DIRECT_BYTES
+    x, _, kh, kw = args[:4]  # conv_wgrad
+    return x.shape[1] * -(-kh * kw // 4) * 1024 <= _CPU_DIRECT_BYTES
 
 
 def run(kernels, name, *args):

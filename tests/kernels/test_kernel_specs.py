@@ -27,6 +27,9 @@ GLOBAL = r"__global__\s+(?:__launch_bounds__\([^)]*\)\s+)?void\s+{}\s*\("  # a k
 
 ROUTE_FUNCTIONS = {algorithms.function_name(name, route): name
                    for name, routes in algorithms.ROUTES.items() for route in routes}
+# which backends have a route: the rows say (CUDA: kernels of ours or cuBLAS; CPU: a function)
+CUDA_ROUTES = {n for n in ROUTE_FUNCTIONS if kernel_specs.SPECS[n].cuda or n.endswith("_cublas")}
+CPU_ROUTES = {n for n in ROUTE_FUNCTIONS if kernel_specs.SPECS[n].cpu} - set(FUNCTIONS)
 
 
 def _signature(fn):
@@ -60,16 +63,20 @@ def test_backend_implements_the_interface_with_its_signatures(kernels, backend):
 
 def test_backends_have_no_undeclared_kernel_functions():
     cpu = {n for n, v in vars(cpu_kernels).items() if callable(v) and not n.startswith("_")}
-    assert cpu == set(FUNCTIONS)
+    assert cpu == set(FUNCTIONS) | CPU_ROUTES
     cuda = {n for n in dir(KernelSet) if callable(getattr(KernelSet, n)) and not n.startswith("_")}
-    assert cuda == set(FUNCTIONS) | set(ROUTE_FUNCTIONS) | {"load_all"}  # load_all: compile before a graph capture
+    assert cuda == set(FUNCTIONS) | CUDA_ROUTES | {"load_all"}  # load_all: compile before a graph capture
 
 
 def test_routes_have_the_signature_of_their_function(kernels):
+    assert CPU_ROUTES == {"conv2d_forward_direct", "conv_wgrad_direct", "conv_dgrad_direct"}
     for route_function, name in ROUTE_FUNCTIONS.items():
         assert name in FUNCTIONS
-        assert _signature(getattr(kernels, route_function)) == _declared(name), route_function
-        assert algorithms.routes(cpu_kernels, name) == (algorithms.ROUTES[name][0],)  # CPU: the default
+        for backend, has in ((kernels, CUDA_ROUTES), (cpu_kernels, CPU_ROUTES)):
+            if route_function in has:
+                assert _signature(getattr(backend, route_function)) == _declared(name), route_function
+    for name in ("conv2d_forward", "conv_wgrad", "conv_dgrad"):
+        assert algorithms.routes(cpu_kernels, name) == (algorithms.ROUTES[name][0], "direct")
 
 
 def test_every_function_and_route_has_one_row():
@@ -79,14 +86,18 @@ def test_every_function_and_route_has_one_row():
 
 @pytest.mark.parametrize("spec", kernel_specs.KERNELS, ids=lambda s: s.name)
 def test_row_resolves(spec, kernels):
-    assert callable(getattr(kernels, spec.name))
+    if spec.name not in ROUTE_FUNCTIONS or spec.name in CUDA_ROUTES:
+        assert callable(getattr(kernels, spec.name))
+    else:
+        assert not hasattr(kernels, spec.name)
     if spec.cpu is None:
         assert spec.name in ROUTE_FUNCTIONS, "only a route may be CUDA-only"
     else:
         assert _cpu_function(spec) is getattr(cpu_kernels, spec.name)
     assert callable(getattr(ref, spec.reference))
     assert all(part.isidentifier() for part in spec.bench.split(".")), spec.bench  # tests/test_benchmarks.py resolves it
-    assert spec.cuda or spec.name.endswith("_cublas"), "every kernel function but a cuBLAS route launches a kernel of kernels/"
+    assert spec.cuda or spec.name.endswith("_cublas") or spec.name in CPU_ROUTES, \
+        "every kernel function but a cuBLAS or CPU-only route launches a kernel of kernels/"
     for filename, names in spec.cuda.items():
         source = (kernel_specs.kernel_dir() / filename).read_text()
         for k in names:
@@ -112,33 +123,41 @@ def test_name_expressions_instantiate_templates_for_both_dtypes():
 
 # ---- each row against its reference: name -> inputs(rng, dtype) --------------------------------
 CONV = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+# the direct routes: a problem the CPU's direct kernels compute (stride 1, one group), 10 output
+# channels (a full 8-row register tile and a partial one)
+DIRECT = dict(stride=(1, 1), padding=(1, 2), dilation=(2, 1), groups=1)
 X_SHAPE, W_SHAPE = (2, 4, 7, 6), (6, 2, 3, 2)
+DIRECT_X, DIRECT_W = (3, 5, 9, 7), (10, 5, 3, 4)
 
 
 def _normal(rng, shape, dtype):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def _gy(rng, dtype):
+def _gy(rng, dtype, conv=CONV, x_shape=X_SHAPE, w_shape=W_SHAPE):
     oh, ow = (conv_output_size(n, k, s, p, d) for n, k, s, p, d in
-              zip(X_SHAPE[2:], W_SHAPE[2:], CONV["stride"], CONV["padding"], CONV["dilation"]))
-    return _normal(rng, (X_SHAPE[0], W_SHAPE[0], oh, ow), dtype)
+              zip(x_shape[2:], w_shape[2:], conv["stride"], conv["padding"], conv["dilation"]))
+    return _normal(rng, (x_shape[0], w_shape[0], oh, ow), dtype)
 
 
-def _geo():
-    return CONV["stride"], CONV["padding"], CONV["dilation"], CONV["groups"]
+def _geo(conv=CONV):
+    return conv["stride"], conv["padding"], conv["dilation"], conv["groups"]
 
 
-def _conv2d_forward(rng, dtype):
-    return _normal(rng, X_SHAPE, dtype), _normal(rng, W_SHAPE, dtype), *_geo()
+def _conv2d_forward(rng, dtype, conv=CONV, x_shape=X_SHAPE, w_shape=W_SHAPE):
+    return _normal(rng, x_shape, dtype), _normal(rng, w_shape, dtype), *_geo(conv)
 
 
-def _conv_wgrad(rng, dtype):
-    return (_normal(rng, X_SHAPE, dtype), _gy(rng, dtype), *W_SHAPE[2:], *_geo())
+def _conv_wgrad(rng, dtype, conv=CONV, x_shape=X_SHAPE, w_shape=W_SHAPE):
+    return (_normal(rng, x_shape, dtype), _gy(rng, dtype, conv, x_shape, w_shape), *w_shape[2:], *_geo(conv))
 
 
-def _conv_dgrad(rng, dtype):
-    return (_gy(rng, dtype), _normal(rng, W_SHAPE, dtype), X_SHAPE, *_geo())
+def _conv_dgrad(rng, dtype, conv=CONV, x_shape=X_SHAPE, w_shape=W_SHAPE):
+    return (_gy(rng, dtype, conv, x_shape, w_shape), _normal(rng, w_shape, dtype), x_shape, *_geo(conv))
+
+
+def _direct(case):
+    return lambda rng, dtype: case(rng, dtype, DIRECT, DIRECT_X, DIRECT_W)
 
 
 def _matmul(rng, dtype):
@@ -211,12 +230,13 @@ def _relu_input(rng, dtype, shape=(5, 41)):
 CASES = {
     "conv2d_forward": _conv2d_forward,
     "conv2d_forward_cublas": _conv2d_forward,
+    "conv2d_forward_direct": _direct(_conv2d_forward),
     "conv_wgrad": _conv_wgrad,
     "conv_wgrad_cublas": _conv_wgrad,
-    "conv_wgrad_direct": _conv_wgrad,
+    "conv_wgrad_direct": _direct(_conv_wgrad),
     "conv_dgrad": _conv_dgrad,
     "conv_dgrad_cublas": _conv_dgrad,
-    "conv_dgrad_direct": _conv_dgrad,
+    "conv_dgrad_direct": _direct(_conv_dgrad),
     "matmul": _matmul,
     "matmul_cublas": _matmul,
     "gelu_fwd": lambda rng, dtype: (3 * _normal(rng, (5, 41), dtype), "none"),
@@ -255,6 +275,7 @@ def _assert_matches(got, want, dtype):
 def test_row_matches_its_reference(kernels, rng, spec, dtype):
     args = CASES[spec.name](rng, dtype)
     want = getattr(ref, spec.reference)(*copy.deepcopy(args))  # fresh inputs each: fused_adam updates in place
-    _assert_matches(getattr(kernels, spec.name)(*copy.deepcopy(args)), want, dtype)
+    if spec.name not in ROUTE_FUNCTIONS or spec.name in CUDA_ROUTES:
+        _assert_matches(getattr(kernels, spec.name)(*copy.deepcopy(args)), want, dtype)
     if spec.cpu is not None:
         _assert_matches(_cpu_function(spec)(*copy.deepcopy(args)), want, dtype)

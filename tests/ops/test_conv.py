@@ -181,7 +181,7 @@ def test_conv_routes_on_cuda(forced, rng, monkeypatch):
     from gpugrad.backends.cuda.kernels import KernelSet
     calls = []
     for name in ("conv2d_forward", "conv_wgrad", "conv_dgrad"):
-        for route in algorithms.ROUTES[name]:
+        for route in algorithms.routes(KernelSet, name):
             fname = algorithms.function_name(name, route)
             original = getattr(KernelSet, fname)
             monkeypatch.setattr(KernelSet, fname, lambda self, *a, _f=original, _n=fname: calls.append(_n) or _f(self, *a))
@@ -198,6 +198,35 @@ def test_conv_routes_on_cuda(forced, rng, monkeypatch):
     calls.clear()
     F.conv2d(x, w, **kw).sum().backward()
     assert set(calls) == {"conv2d_forward", "conv_wgrad", "conv_dgrad"}  # the defaults again outside the block
+
+
+def test_cpu_takes_the_direct_route_where_it_is_chosen(rng, monkeypatch):
+    """float32 stride-1 convolutions on the CPU run the direct kernels where
+    algorithms._cpu_direct says so, im2col otherwise, and both give the same training step."""
+    from gpugrad.backends import algorithms
+    from gpugrad.backends.cpu import kernels
+    calls = []
+    for name in ("conv2d_forward", "conv_wgrad", "conv_dgrad"):
+        for fname in (name, name + "_direct"):
+            original = getattr(kernels, fname)
+            monkeypatch.setattr(kernels, fname, lambda *a, _f=original, _n=fname: calls.append(_n) or _f(*a))
+
+    def step(x, w, **kw):
+        x, w = (gpugrad.tensor(v, requires_grad=True) for v in (x, w))
+        F.conv2d(x, w, **kw).square().sum().backward()
+        return x.grad.numpy(), w.grad.numpy()
+    x, w = rng.standard_normal((3, 6, 11, 9)).astype(np.float32), rng.standard_normal((12, 6, 3, 5)).astype(np.float32)
+    direct = step(x, w, padding=(1, 2))
+    assert calls == ["conv2d_forward_direct", "conv_dgrad_direct", "conv_wgrad_direct"]
+    calls.clear()
+    with algorithms.use_route(conv2d_forward="igemm", conv_wgrad="igemm", conv_dgrad="igemm"):
+        im2col = step(x, w, padding=(1, 2))
+    assert calls == ["conv2d_forward", "conv_dgrad", "conv_wgrad"]
+    for a, b in zip(direct, im2col):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4 * np.abs(b).max())
+    calls.clear()
+    step(x[:, :3], w[:, :3], stride=2)  # the rule leaves strided problems to im2col
+    assert calls == ["conv2d_forward", "conv_dgrad", "conv_wgrad"]
 
 
 def test_use_route_rejects_unknown_routes():

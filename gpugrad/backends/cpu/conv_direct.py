@@ -1,0 +1,237 @@
+"""Stride-1 float32 convolutions and their gradients over full-width rows, with no patch buffer.
+
+With stride 1, output position (a, b) reads input (a + i*dh, b + j*dw) for tap (i, j). Number
+positions along whole rows of the (zero-padded) input, p = a*Wp + b for b < Wp rather than b < OW:
+then tap (i, j) of output position p is input position p + i*dh*Wp + j*dw, so sixteen
+consecutive output positions read sixteen consecutive inputs, one vector load. Columns
+b >= OW are computed too and dropped (for 14x14 images and 5x5 taps, 10 of every 14 are kept).
+
+- forward: 8 output channels x 32 positions of accumulators in registers (simd.F32x16) while
+  the kernel walks the channels and taps; per tap, two vector loads of the input and 8
+  broadcast weights feed 16 FMAs, all from a sample's padded copy in the L1 cache;
+- input gradient: the same computation, a convolution of the gradient padded by (k-1)*d - p
+  with the flipped weights, their channel axes swapped;
+- weight gradient: dot products along positions of the gradient's rows (widened with zeros)
+  and the shifted input, 4 output channels x 4 taps at a time.
+
+gpugrad.backends.algorithms chooses these (the "direct" routes) where they beat conv.py's
+im2col + OpenBLAS; any other problem (stride, groups, float64) they hand to conv.py.
+"""
+import numpy as np
+
+from . import conv, simd
+from ._numba import numba, parallel_kernel
+
+MR, NR = 8, 2 * simd.LANES  # register tile: output channels x positions
+_U = numba.uint64
+
+
+@numba.njit(inline="always")
+def _store2(out, o0, count, c0, c1):
+    w0 = min(count, _U(simd.LANES))
+    simd.store_n(out, o0, w0, c0)
+    simd.store_n(out, o0 + _U(simd.LANES), count - w0, c1)
+
+
+@numba.njit(inline="always")
+def _tile(xv, channels, plane, taps, wv, k_, f0, f_, n_pos, p0, ov, o_plane):
+    """ov[f*o_plane + p] for output channels f0 <= f < f0 + 8 (below f_) and positions
+    p0 <= p < p0 + 32 (below n_pos): sum over channel c and tap t of
+    wv[f*k_ + c*T + t] * xv[c*plane + p + taps[t]]. Rows past f_ compute row f0 again."""
+    ku = _U(k_)
+    r0 = _U(f0) * ku
+    r1 = r0 + ku * _U(1 if f0 + 1 < f_ else 0); r2 = r0 + ku * _U(2 if f0 + 2 < f_ else 0)
+    r3 = r0 + ku * _U(3 if f0 + 3 < f_ else 0); r4 = r0 + ku * _U(4 if f0 + 4 < f_ else 0)
+    r5 = r0 + ku * _U(5 if f0 + 5 < f_ else 0); r6 = r0 + ku * _U(6 if f0 + 6 < f_ else 0)
+    r7 = r0 + ku * _U(7 if f0 + 7 < f_ else 0)
+    n0 = _U(min(simd.LANES, n_pos - p0))
+    n1 = _U(max(0, min(simd.LANES, n_pos - p0 - simd.LANES)))
+    c00 = simd.zero(); c01 = simd.zero(); c10 = simd.zero(); c11 = simd.zero()
+    c20 = simd.zero(); c21 = simd.zero(); c30 = simd.zero(); c31 = simd.zero()
+    c40 = simd.zero(); c41 = simd.zero(); c50 = simd.zero(); c51 = simd.zero()
+    c60 = simd.zero(); c61 = simd.zero(); c70 = simd.zero(); c71 = simd.zero()
+    k = _U(0)
+    for c in range(channels):
+        base = _U(c * plane + p0)
+        for t in range(taps.shape[0]):
+            at = base + _U(taps[t])
+            b0 = simd.load_n(xv, at, n0)
+            b1 = simd.load_n(xv, at + _U(simd.LANES), n1)
+            x = simd.splat(wv[r0 + k]); c00 = simd.fma(x, b0, c00); c01 = simd.fma(x, b1, c01)
+            x = simd.splat(wv[r1 + k]); c10 = simd.fma(x, b0, c10); c11 = simd.fma(x, b1, c11)
+            x = simd.splat(wv[r2 + k]); c20 = simd.fma(x, b0, c20); c21 = simd.fma(x, b1, c21)
+            x = simd.splat(wv[r3 + k]); c30 = simd.fma(x, b0, c30); c31 = simd.fma(x, b1, c31)
+            x = simd.splat(wv[r4 + k]); c40 = simd.fma(x, b0, c40); c41 = simd.fma(x, b1, c41)
+            x = simd.splat(wv[r5 + k]); c50 = simd.fma(x, b0, c50); c51 = simd.fma(x, b1, c51)
+            x = simd.splat(wv[r6 + k]); c60 = simd.fma(x, b0, c60); c61 = simd.fma(x, b1, c61)
+            x = simd.splat(wv[r7 + k]); c70 = simd.fma(x, b0, c70); c71 = simd.fma(x, b1, c71)
+            k += _U(1)
+    count = n0 + n1
+    o = _U(f0 * o_plane + p0)
+    step = _U(o_plane)
+    _store2(ov, o, count, c00, c01)
+    if f0 + 1 < f_: _store2(ov, o + step, count, c10, c11)
+    if f0 + 2 < f_: _store2(ov, o + 2 * step, count, c20, c21)
+    if f0 + 3 < f_: _store2(ov, o + 3 * step, count, c30, c31)
+    if f0 + 4 < f_: _store2(ov, o + 4 * step, count, c40, c41)
+    if f0 + 5 < f_: _store2(ov, o + 5 * step, count, c50, c51)
+    if f0 + 6 < f_: _store2(ov, o + 6 * step, count, c60, c61)
+    if f0 + 7 < f_: _store2(ov, o + 7 * step, count, c70, c71)
+
+
+@parallel_kernel
+def _forward(x, w, taps, y, ph, pw):
+    """y = the stride-1 convolution of x zero-padded by (ph, pw) with w (F, C*T), T = len(taps)
+    tap offsets along full padded rows. Per sample: pad into a local buffer, compute full-width
+    rows into another, keep the first OW columns of each."""
+    n_batch, channels, height, width = x.shape
+    f_, k_ = w.shape
+    oh, ow = y.shape[2], y.shape[3]
+    hp, wp = height + 2 * ph, width + 2 * pw
+    plane = hp * wp
+    n_pos = (oh - 1) * wp + ow  # full-width positions up to the last one kept
+    wv = w.reshape(-1)
+    for n in numba.prange(n_batch):
+        xp = np.zeros(channels * plane, np.float32)
+        for c in range(channels):
+            for h in range(height):
+                _copy(xp, (c * hp + h + ph) * wp + pw, x[n, c, h], width)
+        full = np.empty(f_ * oh * wp, np.float32)
+        for f0 in range(0, f_, MR):
+            for p0 in range(0, n_pos, NR):
+                _tile(xp, channels, plane, taps, wv, k_, f0, f_, n_pos, p0, full, oh * wp)
+        for f in range(f_):
+            for a in range(oh):
+                _copy(y[n, f, a], 0, full[(f * oh + a) * wp:], ow)
+
+
+@numba.njit(inline="always")
+def _copy(dst, d0, src, m):
+    """dst[d0 + b] = src[b] for b < m (unsigned indices: see conv._copy)."""
+    for b in range(_U(m)):
+        dst[_U(d0) + b] = src[b]
+
+
+def _direct(x, w, stride, groups):
+    """Whether these kernels compute the problem (else conv.py's im2col kernels do)."""
+    return x.dtype == w.dtype == np.float32 and tuple(stride) == (1, 1) and groups == 1
+
+
+def _taps(kh, kw, dilation, wp):
+    """Each tap's offset along full rows of width wp, row-major like a filter's taps."""
+    return (np.arange(kh)[:, None] * dilation[0] * wp + np.arange(kw)[None, :] * dilation[1]).reshape(-1)
+
+
+def _conv(x, w, padding, dilation):
+    f, _, kh, kw = w.shape
+    wp = x.shape[3] + 2 * padding[1]
+    oh, ow = x.shape[2] + 2 * padding[0] - dilation[0] * (kh - 1), wp - dilation[1] * (kw - 1)
+    y = np.empty((x.shape[0], f, oh, ow), np.float32)
+    _forward(np.ascontiguousarray(x), np.ascontiguousarray(w).reshape(f, -1), _taps(kh, kw, dilation, wp), y, *padding)
+    return y
+
+
+def conv2d_forward(x, w, stride, padding, dilation, groups):
+    """conv2d(x, w) as conv.conv2d_forward; stride-1, one-group float32 problems here."""
+    if not _direct(x, w, stride, groups):
+        return conv.conv2d_forward(x, w, stride, padding, dilation, groups)
+    return _conv(x, w, padding, dilation)
+
+
+def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
+    """dL/dx as conv.conv_dgrad. With stride 1 and one group it is a convolution: of gy padded
+    by (k-1)*d - p with w flipped and its channel axes swapped (here when that padding is not
+    negative, i.e. the forward padding did not exceed the kernel's reach)."""
+    kh, kw = w.shape[2:]
+    pad = ((kh - 1) * dilation[0] - padding[0], (kw - 1) * dilation[1] - padding[1])
+    if not _direct(gy, w, stride, groups) or min(pad) < 0:
+        return conv.conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups)
+    return _conv(gy, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), pad, dilation)
+
+
+@parallel_kernel
+def _wgrad(x, gy, ph, pw, taps, parts):
+    """parts[k, f, c, t] = sum over the samples n of batch chunk k and full-width positions p
+    of gy[n, f, p] * x[n, c, p + taps[t]], x zero-padded by (ph, pw) and gy's rows widened to
+    x's padded width with zeros. One job per 4 output channels and chunk: it pads a sample's x
+    and its 4 gradient rows into buffers of its own, then for every input channel and tap
+    walks the positions with the sums for 4 taps in registers (in `acc`, lane by lane,
+    between walks)."""
+    n_batch, channels, height, width = x.shape
+    f_, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
+    wp = width + 2 * pw
+    plane = (height + 2 * ph) * wp
+    n_pos = (oh - 1) * wp + ow
+    n_chunks, n_taps = parts.shape[0], taps.shape[0]
+    groups = (n_taps + 3) // 4
+    for job in numba.prange(((f_ + 3) // 4) * n_chunks):
+        f0, chunk = (job // n_chunks) * 4, job % n_chunks
+        acc = np.zeros(channels * groups * 16 * simd.LANES, np.float32)
+        xv = np.zeros(channels * plane, np.float32)  # the padding stays 0
+        gv = np.zeros(4 * oh * wp, np.float32)       # as do the widened columns and rows past f_
+        g0, g1, g2, g3 = _U(0), _U(oh * wp), _U(2 * oh * wp), _U(3 * oh * wp)
+        for n in range(chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks):
+            for c in range(channels):
+                for h in range(height):
+                    _copy(xv, (c * (height + 2 * ph) + h + ph) * wp + pw, x[n, c, h], width)
+            for i in range(min(4, f_ - f0)):
+                for a in range(oh):
+                    _copy(gv, (i * oh + a) * wp, gy[n, f0 + i, a], ow)
+            for c in range(channels):
+                x0 = _U(c * plane)
+                for q in range(groups):
+                    t0 = x0 + _U(taps[4 * q]); t1 = x0 + _U(taps[min(4 * q + 1, n_taps - 1)])
+                    t2 = x0 + _U(taps[min(4 * q + 2, n_taps - 1)]); t3 = x0 + _U(taps[min(4 * q + 3, n_taps - 1)])
+                    a = _U((c * groups + q) * 16 * simd.LANES)
+                    s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33 = _load16(acc, a)
+                    for p in range(0, n_pos, simd.LANES):
+                        m, pu = _U(min(simd.LANES, n_pos - p)), _U(p)
+                        y0 = simd.load_n(gv, g0 + pu, m); y1 = simd.load_n(gv, g1 + pu, m)
+                        y2 = simd.load_n(gv, g2 + pu, m); y3 = simd.load_n(gv, g3 + pu, m)
+                        v = simd.load_n(xv, t0 + pu, m)
+                        s00 = simd.fma(y0, v, s00); s10 = simd.fma(y1, v, s10); s20 = simd.fma(y2, v, s20); s30 = simd.fma(y3, v, s30)
+                        v = simd.load_n(xv, t1 + pu, m)
+                        s01 = simd.fma(y0, v, s01); s11 = simd.fma(y1, v, s11); s21 = simd.fma(y2, v, s21); s31 = simd.fma(y3, v, s31)
+                        v = simd.load_n(xv, t2 + pu, m)
+                        s02 = simd.fma(y0, v, s02); s12 = simd.fma(y1, v, s12); s22 = simd.fma(y2, v, s22); s32 = simd.fma(y3, v, s32)
+                        v = simd.load_n(xv, t3 + pu, m)
+                        s03 = simd.fma(y0, v, s03); s13 = simd.fma(y1, v, s13); s23 = simd.fma(y2, v, s23); s33 = simd.fma(y3, v, s33)
+                    _store16(acc, a, s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33)
+        for i in range(min(4, f_ - f0)):
+            for c in range(channels):
+                for t in range(n_taps):
+                    v = ((c * groups + t // 4) * 4 + i) * 4 + t % 4
+                    parts[chunk, f0 + i, c, t] = simd.total(simd.load(acc, _U(v * simd.LANES)))
+
+
+@numba.njit(inline="always")
+def _load16(acc, a):
+    """The 16 vectors at acc[a:], row-major (f, tap)."""
+    return (simd.load(acc, a), simd.load(acc, a + _U(16)), simd.load(acc, a + _U(32)), simd.load(acc, a + _U(48)),
+            simd.load(acc, a + _U(64)), simd.load(acc, a + _U(80)), simd.load(acc, a + _U(96)), simd.load(acc, a + _U(112)),
+            simd.load(acc, a + _U(128)), simd.load(acc, a + _U(144)), simd.load(acc, a + _U(160)), simd.load(acc, a + _U(176)),
+            simd.load(acc, a + _U(192)), simd.load(acc, a + _U(208)), simd.load(acc, a + _U(224)), simd.load(acc, a + _U(240)))
+
+
+@numba.njit(inline="always")
+def _store16(acc, a, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15):
+    simd.store(acc, a, v0); simd.store(acc, a + _U(16), v1); simd.store(acc, a + _U(32), v2)
+    simd.store(acc, a + _U(48), v3); simd.store(acc, a + _U(64), v4); simd.store(acc, a + _U(80), v5)
+    simd.store(acc, a + _U(96), v6); simd.store(acc, a + _U(112), v7); simd.store(acc, a + _U(128), v8)
+    simd.store(acc, a + _U(144), v9); simd.store(acc, a + _U(160), v10); simd.store(acc, a + _U(176), v11)
+    simd.store(acc, a + _U(192), v12); simd.store(acc, a + _U(208), v13); simd.store(acc, a + _U(224), v14)
+    simd.store(acc, a + _U(240), v15)
+
+
+def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
+    """dL/dW as conv.conv_wgrad; stride-1, one-group float32 problems as sums over full-width
+    positions of gy times the shifted, padded x."""
+    if not _direct(x, gy, stride, groups):
+        return conv.conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups)
+    f, channels = gy.shape[1], x.shape[1]
+    taps = _taps(kh, kw, dilation, x.shape[3] + 2 * padding[1])
+    # enough jobs for every thread twice over: batch chunks when the channel blocks are few
+    n_chunks = min(x.shape[0], -(-2 * numba.get_num_threads() // -(-f // 4)))
+    parts = np.empty((n_chunks, f, channels, kh * kw), np.float32)
+    _wgrad(np.ascontiguousarray(x), np.ascontiguousarray(gy), *padding, taps, parts)
+    return parts.sum(0).reshape(f, channels, kh, kw)

@@ -1,0 +1,87 @@
+"""The CPU's direct stride-1 convolutions (conv_direct.py) against the float64 definitions, on
+random problems whose channel counts cross the 8-row register tile and the 4-channel jobs,
+with every output of ours poisoned first (np.empty gives NaNs)."""
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from gpugrad.backends.conv_params import conv_output_size
+from gpugrad.backends.cpu import conv_direct
+from gpugrad.backends.cpu import reference as ref
+from tests.backends.cpu.cpu_cases import SETTINGS, assert_close, normal, pairs
+
+
+@st.composite
+def direct_cases(draw):
+    """Stride 1, one group: batch 1-5, channels 1-12 in, 1-20 out, sizes 1-17, kernel 1-5,
+    dilation 1-3, padding 0-4 (past the kernel's reach too: there dgrad hands over to im2col)."""
+    n, c, f = draw(st.integers(1, 5)), draw(st.integers(1, 12)), draw(st.integers(1, 20))
+    size, kernel = draw(pairs(st.integers(1, 17), st.integers(1, 17))), draw(pairs(st.integers(1, 5), st.integers(1, 5)))
+    dilation, padding = draw(pairs(st.integers(1, 3), st.integers(1, 3))), draw(pairs(st.integers(0, 4), st.integers(0, 4)))
+    out = tuple(conv_output_size(s, k, 1, p, d) for s, k, p, d in zip(size, kernel, padding, dilation))
+    assume(min(out) >= 1)
+    return dict(x_shape=(n, c) + size, w_shape=(f, c) + kernel, y_shape=(n, f) + out, padding=padding,
+                dilation=dilation, seed=draw(st.integers(0, 2 ** 32 - 1)))
+
+
+@pytest.fixture(autouse=True)
+def poisoned(monkeypatch):
+    """np.empty as NaNs, so an output element a kernel never writes fails the comparison."""
+    empty = np.empty
+    monkeypatch.setattr(np, "empty", lambda *a, **k: (lambda e: e.fill(np.nan) or e)(empty(*a, **k)))
+
+
+def _problem(case):
+    s = case["seed"]
+    x, w, gy = (normal(s + i, case[k]) for i, k in enumerate(("x_shape", "w_shape", "y_shape")))
+    return x, w, gy, ((1, 1), case["padding"], case["dilation"], 1)
+
+
+@SETTINGS
+@given(direct_cases())
+def test_forward(case):
+    x, w, _, args = _problem(case)
+    assert_close(conv_direct.conv2d_forward(x.astype(np.float32), w.astype(np.float32), *args),
+                 ref.conv2d_ref(x, w, *args), np.float32)
+
+
+@SETTINGS
+@given(direct_cases())
+def test_dgrad(case):
+    x, w, gy, args = _problem(case)
+    assert_close(conv_direct.conv_dgrad(gy.astype(np.float32), w.astype(np.float32), x.shape, *args),
+                 ref.conv_dgrad_ref(gy, w, x.shape, *args), np.float32)
+
+
+@SETTINGS
+@given(direct_cases())
+def test_wgrad(case):
+    x, w, gy, args = _problem(case)
+    kh, kw = w.shape[2:]
+    assert_close(conv_direct.conv_wgrad(x.astype(np.float32), gy.astype(np.float32), kh, kw, *args),
+                 ref.conv_wgrad_ref(x, gy, kh, kw, *args), np.float32)
+
+
+def test_hands_other_problems_to_im2col():
+    """float64, strides and groups are computed by conv.py's kernels, to float64 precision."""
+    x, w = normal(0, (2, 4, 9, 8)), normal(1, (6, 2, 3, 3))
+    for args in [((1, 1), (1, 1), (1, 1), 1), ((2, 1), (1, 0), (1, 1), 1), ((1, 1), (0, 0), (1, 1), 2)]:
+        if args[3] == 1:
+            w_ = normal(1, (6, 4, 3, 3))
+        else:
+            w_ = w
+        y = conv_direct.conv2d_forward(x, w_, *args)
+        assert y.dtype == np.float64
+        assert_close(y, ref.conv2d_ref(x, w_, *args), np.float64)
+        gy = normal(2, y.shape)
+        assert_close(conv_direct.conv_dgrad(gy, w_, x.shape, *args), ref.conv_dgrad_ref(gy, w_, x.shape, *args), np.float64)
+        assert_close(conv_direct.conv_wgrad(x, gy, 3, 3, *args), ref.conv_wgrad_ref(x, gy, 3, 3, *args), np.float64)
+
+
+def test_wgrad_sums_over_batch_chunks():
+    """More samples than jobs per channel block: the chunks' partial sums add up."""
+    x, gy = normal(3, (37, 3, 6, 5)), normal(4, (37, 5, 4, 3))
+    args = (1, 1), (0, 0), (1, 1), 1
+    assert_close(conv_direct.conv_wgrad(x.astype(np.float32), gy.astype(np.float32), 3, 3, *args),
+                 ref.conv_wgrad_ref(x, gy, 3, 3, *args), np.float32)
