@@ -2,6 +2,7 @@
 import math
 
 from ..autograd import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ._args import to_float
 
 _GELU_FORMS = ("none", "tanh")
@@ -18,7 +19,9 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return ReluGrad.apply(x, g)
+        if is_grad_enabled():  # create_graph
+            return ReluGrad.apply(x, g)
+        return ctx.kernels.relu_bwd(x._data, g._data)
 
 
 class ReluGrad(Function):

@@ -11,11 +11,13 @@ times, and the op code is the same on every device. Which implementation (route)
 kernel is chosen in gpugrad.backends.algorithms.
 """
 from ..autograd import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..backends import algorithms
 from ..backends.conv_params import check_conv2d_args, conv_output_size, normalize_pair
 from ._args import unbatched_too
 from ..errors import ShapeError
 from .join import pad as pad_op
+from .reduce import sum_array
 
 
 class Conv(Function):
@@ -41,9 +43,15 @@ class Conv(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        gx = ConvDgrad.apply(g, w, x_shape=x.shape, params=ctx.params) if needs[0] else None
-        gw = ConvWgrad.apply(x, g, kernel=w.shape[2:], params=ctx.params) if needs[1] else None
-        return (gx, gw) if len(needs) == 2 else (gx, gw, g.sum((0, 2, 3)) if needs[2] else None)
+        if is_grad_enabled():  # create_graph: ops, differentiable again
+            gx = ConvDgrad.apply(g, w, x_shape=x.shape, params=ctx.params) if needs[0] else None
+            gw = ConvWgrad.apply(x, g, kernel=w.shape[2:], params=ctx.params) if needs[1] else None
+            gb = g.sum((0, 2, 3)) if len(needs) == 3 and needs[2] else None
+        else:  # the kernels on arrays: no nodes to build
+            gx = _dgrad(ctx, g._data, w._data, x.shape, ctx.params) if needs[0] else None
+            gw = _wgrad(ctx, x._data, g._data, w.shape[2:], ctx.params) if needs[1] else None
+            gb = sum_array(g._data, (0, 2, 3)) if len(needs) == 3 and needs[2] else None
+        return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
 
 
 class ConvDgrad(Function):
@@ -53,9 +61,7 @@ class ConvDgrad(Function):
     def forward(ctx, g, w, x_shape, params):
         ctx.save_for_backward(g, w)
         ctx.params = params
-        if g.size == 0 or w.size == 0:
-            return _zeros(ctx, tuple(x_shape), g.dtype)
-        return algorithms.run(ctx.kernels, "conv_dgrad", g, w, tuple(x_shape), *params)
+        return _dgrad(ctx, g, w, x_shape, params)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -72,9 +78,7 @@ class ConvWgrad(Function):
     def forward(ctx, x, g, kernel, params):
         ctx.save_for_backward(x, g)
         ctx.params = params
-        if x.size == 0 or g.size == 0:
-            return _zeros(ctx, (g.shape[1], x.shape[1] // params[3], *kernel), x.dtype)
-        return algorithms.run(ctx.kernels, "conv_wgrad", x, g, kernel[0], kernel[1], *params)
+        return _wgrad(ctx, x, g, kernel, params)
 
     @staticmethod
     def backward(ctx, ggw):
@@ -82,6 +86,20 @@ class ConvWgrad(Function):
         dx = ConvDgrad.apply(g, ggw, x_shape=x.shape, params=ctx.params) if ctx.needs_input_grad[0] else None
         dg = Conv.apply(x, ggw, params=ctx.params) if ctx.needs_input_grad[1] else None
         return dx, dg
+
+
+def _dgrad(ctx, g, w, x_shape, params):
+    """The input gradient (the transposed convolution) of arrays g and w."""
+    if g.size == 0 or w.size == 0:
+        return _zeros(ctx, tuple(x_shape), g.dtype)
+    return algorithms.run(ctx.kernels, "conv_dgrad", g, w, tuple(x_shape), *params)
+
+
+def _wgrad(ctx, x, g, kernel, params):
+    """The weight gradient of arrays x and g."""
+    if x.size == 0 or g.size == 0:
+        return _zeros(ctx, (g.shape[1], x.shape[1] // params[3], *kernel), x.dtype)
+    return algorithms.run(ctx.kernels, "conv_wgrad", x, g, kernel[0], kernel[1], *params)
 
 
 def _zeros(ctx, shape, dtype):

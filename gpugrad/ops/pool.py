@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..backends.conv_params import normalize_pair, pool_output_size
 from ._args import unbatched_too
 
@@ -20,7 +21,9 @@ class MaxPool(Function):
     @staticmethod
     def backward(ctx, g):
         argmax, = ctx.saved_arrays
-        return MaxUnpool.apply(g, argmax=argmax, shape=ctx.in_shape)
+        if is_grad_enabled():  # create_graph
+            return MaxUnpool.apply(g, argmax=argmax, shape=ctx.in_shape)
+        return ctx.kernels.maxpool2d_bwd(g._data, argmax, tuple(ctx.in_shape))
 
 
 class MaxUnpool(Function):

@@ -6,6 +6,7 @@ from collections import namedtuple
 from .. import dtypes
 from ..autograd import Function
 from ..autograd.fit import BroadcastTo
+from ..autograd.grad_mode import is_grad_enabled
 from ._args import keep_shape, norm_dim, norm_dims, to_float
 from .unary import Sqrt
 
@@ -22,16 +23,22 @@ def _reduced(dtype):
     return dtype if dtypes.is_float(dtype) else dtypes.int64
 
 
+def sum_array(x, dims, keepdim=False):
+    """The array x summed over dims as Sum computes it (half types in a float32 accumulator)."""
+    return x.sum(axis=dims, keepdims=keepdim, dtype=_accumulator(x.dtype)).astype(_reduced(x.dtype), copy=False)
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.in_shape, ctx.dims = x.shape, dims
-        out = x.sum(axis=dims, keepdims=keepdim, dtype=_accumulator(x.dtype))
-        return out.astype(_reduced(x.dtype), copy=False)
+        return sum_array(x, dims, keepdim)
 
     @staticmethod
     def backward(ctx, g):
-        return BroadcastTo.apply(g.reshape(keep_shape(ctx.in_shape, ctx.dims)), shape=ctx.in_shape)
+        if is_grad_enabled():  # create_graph
+            return BroadcastTo.apply(g.reshape(keep_shape(ctx.in_shape, ctx.dims)), shape=ctx.in_shape)
+        return ctx.xp.broadcast_to(g._data.reshape(keep_shape(ctx.in_shape, ctx.dims)), ctx.in_shape)
 
 
 class Amax(Function):

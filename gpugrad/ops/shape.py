@@ -3,6 +3,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..autograd.fit import BroadcastTo
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ._args import norm_dim, norm_dims
 
@@ -15,7 +16,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.in_shape)
+        return g.reshape(ctx.in_shape) if is_grad_enabled() else g._data.reshape(ctx.in_shape)
 
 
 class Permute(Function):
@@ -26,7 +27,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.permute(ctx.inverse)
+        return g.permute(ctx.inverse) if is_grad_enabled() else g._data.transpose(ctx.inverse)
 
 
 class Copy(Function):
