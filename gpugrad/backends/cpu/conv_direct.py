@@ -79,16 +79,28 @@ def _tile(xv, channels, plane, taps, wv, k_, f0, f_, n_pos, p0, ov, o_plane):
     if f0 + 7 < f_: _store2(ov, o + 7 * step, count, c70, c71)
 
 
+@numba.njit(inline="always")
+def _taps(kh, kw, dh, dw, wp):
+    """Each tap's offset along full rows of width wp, row-major like a filter's taps."""
+    taps = np.empty(kh * kw, np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            taps[i * kw + j] = i * dh * wp + j * dw
+    return taps
+
+
 @parallel_kernel
-def _forward(x, w, taps, y, ph, pw):
-    """y = the stride-1 convolution of x zero-padded by (ph, pw) with w (F, C*T), T = len(taps)
-    tap offsets along full padded rows. Per sample: pad into a local buffer, compute full-width
-    rows into another, keep the first OW columns of each."""
+def _forward(x, w, y, ph, pw, dh, dw):
+    """y = the stride-1 convolution of x zero-padded by (ph, pw) with w (F, C, kh, kw) dilated
+    by (dh, dw). Per sample: pad into a local buffer, compute full-width rows into another,
+    keep the first OW columns of each."""
     n_batch, channels, height, width = x.shape
-    f_, k_ = w.shape
+    f_, _, kh, kw = w.shape
+    k_ = channels * kh * kw
     oh, ow = y.shape[2], y.shape[3]
     hp, wp = height + 2 * ph, width + 2 * pw
     plane = hp * wp
+    taps = _taps(kh, kw, dh, dw, wp)
     n_pos = (oh - 1) * wp + ow  # full-width positions up to the last one kept
     wv = w.reshape(-1)
     for n in numba.prange(n_batch):
@@ -117,17 +129,12 @@ def _direct(x, w, stride, groups):
     return x.dtype == w.dtype == np.float32 and tuple(stride) == (1, 1) and groups == 1
 
 
-def _taps(kh, kw, dilation, wp):
-    """Each tap's offset along full rows of width wp, row-major like a filter's taps."""
-    return (np.arange(kh)[:, None] * dilation[0] * wp + np.arange(kw)[None, :] * dilation[1]).reshape(-1)
-
-
 def _conv(x, w, padding, dilation):
     f, _, kh, kw = w.shape
-    wp = x.shape[3] + 2 * padding[1]
-    oh, ow = x.shape[2] + 2 * padding[0] - dilation[0] * (kh - 1), wp - dilation[1] * (kw - 1)
+    oh = x.shape[2] + 2 * padding[0] - dilation[0] * (kh - 1)
+    ow = x.shape[3] + 2 * padding[1] - dilation[1] * (kw - 1)
     y = np.empty((x.shape[0], f, oh, ow), np.float32)
-    _forward(np.ascontiguousarray(x), np.ascontiguousarray(w).reshape(f, -1), _taps(kh, kw, dilation, wp), y, *padding)
+    _forward(np.ascontiguousarray(x), np.ascontiguousarray(w), y, *padding, *dilation)
     return y
 
 
@@ -150,7 +157,7 @@ def conv_dgrad(gy, w, x_shape, stride, padding, dilation, groups):
 
 
 @parallel_kernel
-def _wgrad(x, gy, ph, pw, taps, parts):
+def _wgrad(x, gy, ph, pw, dh, dw, parts):
     """parts[k, f, c, t] = sum over the samples n of batch chunk k and full-width positions p
     of gy[n, f, p] * x[n, c, p + taps[t]], x zero-padded by (ph, pw) and gy's rows widened to
     x's padded width with zeros. One job per 4 output channels and chunk: it pads a sample's x
@@ -162,7 +169,8 @@ def _wgrad(x, gy, ph, pw, taps, parts):
     wp = width + 2 * pw
     plane = (height + 2 * ph) * wp
     n_pos = (oh - 1) * wp + ow
-    n_chunks, n_taps = parts.shape[0], taps.shape[0]
+    n_chunks, n_taps = parts.shape[0], parts.shape[3] * parts.shape[4]
+    taps = _taps(parts.shape[3], parts.shape[4], dh, dw, wp)
     groups = (n_taps + 3) // 4
     for job in numba.prange(((f_ + 3) // 4) * n_chunks):
         f0, chunk = (job // n_chunks) * 4, job % n_chunks
@@ -201,7 +209,8 @@ def _wgrad(x, gy, ph, pw, taps, parts):
             for c in range(channels):
                 for t in range(n_taps):
                     v = ((c * groups + t // 4) * 4 + i) * 4 + t % 4
-                    parts[chunk, f0 + i, c, t] = simd.total(simd.load(acc, _U(v * simd.LANES)))
+                    parts[chunk, f0 + i, c, t // parts.shape[4], t % parts.shape[4]] = simd.total(
+                        simd.load(acc, _U(v * simd.LANES)))
 
 
 @numba.njit(inline="always")
@@ -229,9 +238,8 @@ def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
     if not _direct(x, gy, stride, groups):
         return conv.conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups)
     f, channels = gy.shape[1], x.shape[1]
-    taps = _taps(kh, kw, dilation, x.shape[3] + 2 * padding[1])
     # enough jobs for every thread twice over: batch chunks when the channel blocks are few
     n_chunks = min(x.shape[0], -(-2 * numba.get_num_threads() // -(-f // 4)))
-    parts = np.empty((n_chunks, f, channels, kh * kw), np.float32)
-    _wgrad(np.ascontiguousarray(x), np.ascontiguousarray(gy), *padding, taps, parts)
-    return parts.sum(0).reshape(f, channels, kh, kw)
+    parts = np.empty((n_chunks, f, channels, kh, kw), np.float32)
+    _wgrad(np.ascontiguousarray(x), np.ascontiguousarray(gy), *padding, *dilation, parts)
+    return parts.sum(0)
