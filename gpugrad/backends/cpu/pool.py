@@ -45,7 +45,7 @@ def _maxpool_2x2_plane(src, dst, dst_arg, plane, out, width, oh_, ow_):
             dst_arg[o0 + b] = idx
 
 
-@parallel_kernel
+@parallel_kernel(serial_below=1 << 15)
 def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
     """Flat indexing and while loops: range() with a run-time step and Numba's checks on 4-D
     signed indices made the same loops 9x slower."""
@@ -81,7 +81,7 @@ def _maxpool_fwd(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
                 dst_arg[out + a * ow_ + b] = idx
 
 
-@parallel_kernel
+@parallel_kernel(serial_below=1 << 15)
 def _maxpool_bwd(gy, arg, gx):
     """Each thread owns whole (n, c) planes, so accumulating into gx cannot race. Flat unsigned
     indices, as in the forward: Numba's negative-index checks made it about 1.5x slower."""

@@ -10,7 +10,7 @@ import numpy as np
 from ._numba import numba, parallel_kernel
 
 
-@parallel_kernel
+@parallel_kernel(serial_below=1 << 15)
 def _fwd(x, target, loss, lse, ignore_index, eps):
     n, k = x.shape
     for r in numba.prange(n):
@@ -29,7 +29,7 @@ def _fwd(x, target, loss, lse, ignore_index, eps):
             loss[r] = (1 - eps) * (lse[r] - x[r, t]) + eps * (lse[r] - total / k)
 
 
-@parallel_kernel
+@parallel_kernel(serial_below=1 << 15)
 def _bwd(x, target, lse, gloss, g, ignore_index, eps):
     n, k = x.shape
     for r in numba.prange(n):

@@ -68,3 +68,16 @@ def cols_budget(module, nbytes, threads=1):
         yield
     finally:
         module.COLS_BUDGET_BYTES, module.CACHE_CHUNK_BYTES, module.THREADED_MIN_BYTES, blas.workers = saved
+
+
+def both_forms(*kernels):
+    """An autouse fixture running each test twice: with `kernels` always in parallel, and
+    always in their serial form (small problems take the serial one, see _numba.parallel_kernel)."""
+    import pytest
+
+    @pytest.fixture(autouse=True, params=["parallel", "serial"])
+    def form(request, monkeypatch):
+        for k in kernels:
+            monkeypatch.setattr(k, "serial_below", 0 if request.param == "parallel" else float("inf"))
+        return request.param
+    return form

@@ -2,9 +2,11 @@
 import numpy as np
 from hypothesis import given
 
-from tests.backends.cpu.cpu_cases import SETTINGS, normal, pool_cases
+from tests.backends.cpu.cpu_cases import SETTINGS, both_forms, normal, pool_cases
 from gpugrad.backends.cpu import pool
 from gpugrad.backends.cpu import reference as ref
+
+form = both_forms(pool._maxpool_fwd, pool._maxpool_bwd)
 
 
 def _params(case):

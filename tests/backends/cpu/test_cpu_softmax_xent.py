@@ -3,9 +3,11 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.backends.cpu.cpu_cases import SETTINGS, assert_close, normal
+from tests.backends.cpu.cpu_cases import SETTINGS, assert_close, both_forms, normal
 from gpugrad.backends.cpu import reference as ref
 from gpugrad.backends.cpu import softmax_xent as sx
+
+form = both_forms(sx._fwd, sx._bwd)
 
 IGNORE = -100
 
