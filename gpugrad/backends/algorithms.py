@@ -81,9 +81,11 @@ def choose(kernels, name, *args):
     return ROUTES[name][0]
 
 
-# The CPU's direct convolutions keep per-job buffers that every tile rereads: 64 KiB of them
-# stays in a core's L1/L2 cache.
-_CPU_DIRECT_BYTES = 64 << 10
+# The CPU's direct convolutions keep per-job buffers that every tile rereads; past these sizes
+# im2col + OpenBLAS was faster: a sample's padded gradient for conv_dgrad, the sums for
+# conv_wgrad (1 KiB per input channel and pair of taps).
+_CPU_DGRAD_BYTES = 64 << 10
+_CPU_WGRAD_BYTES = 192 << 10
 
 
 def _cpu_direct(name, args):
@@ -94,11 +96,11 @@ def _cpu_direct(name, args):
       32x16x14x14 -> 32 k3 1270 / 592 us, 128x64x16x16 -> 128 k3 39.7 / 34.1 ms,
       256x64x32x32 -> 64 k3 216 / 162 ms.
     - conv_dgrad, when the input has 4 channels or more (the 8-row register tile is its
-      channels) and a sample's padded gradient fits _CPU_DIRECT_BYTES: 32x16x14x14 826 / 635
+      channels) and a sample's padded gradient fits _CPU_DGRAD_BYTES: 32x16x14x14 826 / 635
       us; 128x3x32x32 (3 channels) 8.1 / 12.2 ms and 128x64x16x16 (166 KiB) 31.9 / 34.9 ms lose.
-    - conv_wgrad, when its sums (4 taps x 4 channels x 16 lanes per input channel and group of
-      taps, 1 KiB) fit _CPU_DIRECT_BYTES: 32x1x28x28 -> 16 k3 1088 / 246 us, 128x3x32x32 -> 64
-      11.5 / 8.1 ms; 128x64x16x16 (192 KiB) 44.8 / 72.5 ms loses.
+    - conv_wgrad, when its sums fit _CPU_WGRAD_BYTES: 32x1x28x28 -> 16 k3 861 / 215 us,
+      32x16x14x14 -> 32 k3 1280 / 844 us, 32x32x28x28 -> 32 k3 (160 KiB) 6.2 / 5.4 ms,
+      128x3x32x32 -> 64 12.3 / 8.1 ms; 128x64x16x16 (320 KiB) 55 / 62 ms loses.
 
     Only problems the direct kernels compute: stride 1, one group, float32 (forced on another
     problem, the route hands it to im2col)."""
@@ -114,9 +116,9 @@ def _cpu_direct(name, args):
         gy, w, x_shape, _, padding, dilation, _ = args
         pad = [(k - 1) * d - p for k, p, d in zip(w.shape[2:], padding, dilation)]
         padded = [n + 2 * q for n, q in zip(gy.shape[2:], pad)]
-        return min(pad) >= 0 and x_shape[1] >= 4 and gy.shape[1] * math.prod(padded) * 4 <= _CPU_DIRECT_BYTES
+        return min(pad) >= 0 and x_shape[1] >= 4 and gy.shape[1] * math.prod(padded) * 4 <= _CPU_DGRAD_BYTES
     x, _, kh, kw = args[:4]  # conv_wgrad
-    return x.shape[1] * -(-kh * kw // 4) * 1024 <= _CPU_DIRECT_BYTES
+    return x.shape[1] * -(-kh * kw // 2) * 1024 <= _CPU_WGRAD_BYTES
 
 
 def run(kernels, name, *args):
