@@ -1,13 +1,17 @@
-"""Numba for the CPU kernels: a threading layer whose idle workers sleep, one launch at a time.
+"""Numba for the CPU kernels: a threading layer whose idle workers soon sleep, one launch at a time.
 
-The conv kernels alternate Numba parallel loops with OpenBLAS GEMMs; idle workers that spin
-take the cores OpenBLAS needs. Numba's OpenMP layer runs on libgomp, whose workers sleep if
-OMP_WAIT_POLICY=PASSIVE is set before libgomp loads, which we do. Where another library
-(PyTorch) loaded libgomp first, it has read its settings already and its workers spin: there
-small convolutions took 8 ms instead of 1 on 2 cores, so we take Numba's workqueue layer,
-whose workers sleep too but cost about 100 us per launch against OpenMP's 10. The workqueue
-layer aborts the process when two threads launch at once, so `parallel_kernel` launches under
-a process-wide lock. A NUMBA_THREADING_LAYER or OMP_WAIT_POLICY set by the user wins.
+Numba's OpenMP layer runs on libgomp. Its workers that sleep at once (OMP_WAIT_POLICY=PASSIVE)
+must be woken for every parallel kernel, which on a 2-core VM cost 50-300 us a launch and
+swung with the host's load: a training step launches a dozen. Workers that spin forever take
+the cores our other threads (OpenBLAS, gpugrad.backends.cpu.blas) need. So before libgomp loads
+we set GOMP_SPINCOUNT: a worker spins about 0.1 ms after a kernel, enough for the next one of
+a step, then sleeps (alternating runs: LeNet-5 b64 step 7.4 -> 6.8-7.0 ms, the default recipe
+2.9 -> 1.6 s an epoch on a loaded machine). Where another library (PyTorch) loaded libgomp
+first, it has read its settings already and its workers spin: there small convolutions took
+8 ms instead of 1 on 2 cores, so we take Numba's workqueue layer, whose workers sleep but cost
+about 100 us per launch against OpenMP's 10. The workqueue layer aborts the process when two
+threads launch at once, so `parallel_kernel` launches under a process-wide lock. A
+NUMBA_THREADING_LAYER, OMP_WAIT_POLICY or GOMP_SPINCOUNT set by the user wins.
 
 Compiled kernels are cached (cache=True) in the user's cache directory
 (gpugrad.user_cache), not in __pycache__ beside the installed source: unless the user set
@@ -42,7 +46,8 @@ def _libgomp_loaded():
 
 
 if not _libgomp_loaded():
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 elif "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
