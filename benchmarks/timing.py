@@ -87,12 +87,15 @@ def measure(calls, *, reps, warmup, budget, settle_ms=SETTLE_MS):
     times = {name: [] for name in live}
     for _ in range(max((-(-reps // k) for k in keep.values()), default=0)):
         for name in list(live):
+            want = min(keep[name], reps - len(times[name]))  # a call kept KEEP a turn may be done
+            if want < 1:
+                continue
             if keep[name] > 1:  # one untimed call, and more until settle_ms have passed
                 start = time.perf_counter()
                 timed(name)
                 while name in live and (time.perf_counter() - start) * 1e3 < settle_ms:
                     timed(name)
-            for _ in range(keep[name]):
+            for _ in range(want):
                 t = timed(name) if name in live else None
                 if t is not None:
                     times[name].append(t)
