@@ -23,6 +23,7 @@ from . import conv, simd
 from ._numba import numba, parallel_kernel
 
 MR, NR = 8, 2 * simd.LANES  # register tile: output channels x positions
+BLOCK_FLOATS = 4096         # padded input per channel block of the forward: 16 KiB
 _U = numba.uint64
 
 
@@ -34,10 +35,17 @@ def _store2(out, o0, count, c0, c1):
 
 
 @numba.njit(inline="always")
-def _tile(xv, channels, plane, taps, wv, k_, f0, f_, n_pos, p0, ov, o_plane):
-    """ov[f*o_plane + p] for output channels f0 <= f < f0 + 8 (below f_) and positions
-    p0 <= p < p0 + 32 (below n_pos): sum over channel c and tap t of
-    wv[f*k_ + c*T + t] * xv[c*plane + p + taps[t]]. Rows past f_ compute row f0 again."""
+def _load2(out, o0, count):
+    w0 = min(count, _U(simd.LANES))
+    return simd.load_n(out, o0, w0), simd.load_n(out, o0 + _U(simd.LANES), count - w0)
+
+
+@numba.njit(inline="always")
+def _tile(xv, c_lo, c_hi, plane, taps, wv, k_, f0, f_, n_pos, p0, ov, o_plane):
+    """ov[f*o_plane + p] (+)= for output channels f0 <= f < f0 + 8 (below f_) and positions
+    p0 <= p < p0 + 32 (below n_pos): the sum over channels c_lo <= c < c_hi and taps t of
+    wv[f*k_ + c*T + t] * xv[c*plane + p + taps[t]], added to what ov holds unless c_lo is 0.
+    Rows past f_ compute row f0 again and are not stored."""
     ku = _U(k_)
     r0 = _U(f0) * ku
     r1 = r0 + ku * _U(1 if f0 + 1 < f_ else 0); r2 = r0 + ku * _U(2 if f0 + 2 < f_ else 0)
@@ -46,12 +54,25 @@ def _tile(xv, channels, plane, taps, wv, k_, f0, f_, n_pos, p0, ov, o_plane):
     r7 = r0 + ku * _U(7 if f0 + 7 < f_ else 0)
     n0 = _U(min(simd.LANES, n_pos - p0))
     n1 = _U(max(0, min(simd.LANES, n_pos - p0 - simd.LANES)))
-    c00 = simd.zero(); c01 = simd.zero(); c10 = simd.zero(); c11 = simd.zero()
-    c20 = simd.zero(); c21 = simd.zero(); c30 = simd.zero(); c31 = simd.zero()
-    c40 = simd.zero(); c41 = simd.zero(); c50 = simd.zero(); c51 = simd.zero()
-    c60 = simd.zero(); c61 = simd.zero(); c70 = simd.zero(); c71 = simd.zero()
-    k = _U(0)
-    for c in range(channels):
+    count = n0 + n1
+    o = _U(f0 * o_plane + p0)
+    step = _U(o_plane)
+    if c_lo == 0:
+        c00 = simd.zero(); c01 = simd.zero(); c10 = simd.zero(); c11 = simd.zero()
+        c20 = simd.zero(); c21 = simd.zero(); c30 = simd.zero(); c31 = simd.zero()
+        c40 = simd.zero(); c41 = simd.zero(); c50 = simd.zero(); c51 = simd.zero()
+        c60 = simd.zero(); c61 = simd.zero(); c70 = simd.zero(); c71 = simd.zero()
+    else:  # rows past f_ read row f0 (in range; never stored)
+        c00, c01 = _load2(ov, o, count)
+        c10, c11 = _load2(ov, o + step * _U(1 if f0 + 1 < f_ else 0), count)
+        c20, c21 = _load2(ov, o + step * _U(2 if f0 + 2 < f_ else 0), count)
+        c30, c31 = _load2(ov, o + step * _U(3 if f0 + 3 < f_ else 0), count)
+        c40, c41 = _load2(ov, o + step * _U(4 if f0 + 4 < f_ else 0), count)
+        c50, c51 = _load2(ov, o + step * _U(5 if f0 + 5 < f_ else 0), count)
+        c60, c61 = _load2(ov, o + step * _U(6 if f0 + 6 < f_ else 0), count)
+        c70, c71 = _load2(ov, o + step * _U(7 if f0 + 7 < f_ else 0), count)
+    k = _U(c_lo * taps.shape[0])
+    for c in range(c_lo, c_hi):
         base = _U(c * plane + p0)
         for t in range(taps.shape[0]):
             at = base + _U(taps[t])
@@ -66,9 +87,6 @@ def _tile(xv, channels, plane, taps, wv, k_, f0, f_, n_pos, p0, ov, o_plane):
             x = simd.splat(wv[r6 + k]); c60 = simd.fma(x, b0, c60); c61 = simd.fma(x, b1, c61)
             x = simd.splat(wv[r7 + k]); c70 = simd.fma(x, b0, c70); c71 = simd.fma(x, b1, c71)
             k += _U(1)
-    count = n0 + n1
-    o = _U(f0 * o_plane + p0)
-    step = _U(o_plane)
     _store2(ov, o, count, c00, c01)
     if f0 + 1 < f_: _store2(ov, o + step, count, c10, c11)
     if f0 + 2 < f_: _store2(ov, o + 2 * step, count, c20, c21)
@@ -93,7 +111,8 @@ def _taps(kh, kw, dh, dw, wp):
 def _forward(x, w, y, ph, pw, dh, dw):
     """y = the stride-1 convolution of x zero-padded by (ph, pw) with w (F, C, kh, kw) dilated
     by (dh, dw). Per sample: pad into a local buffer, compute full-width rows into another,
-    keep the first OW columns of each."""
+    keep the first OW columns of each. The channels go in blocks of BLOCK_FLOATS of padded input,
+    so the block every tile rereads stays in the L1 cache (64 channels of 18x18 did not)."""
     n_batch, channels, height, width = x.shape
     f_, _, kh, kw = w.shape
     k_ = channels * kh * kw
@@ -109,9 +128,12 @@ def _forward(x, w, y, ph, pw, dh, dw):
             for h in range(height):
                 _copy(xp, (c * hp + h + ph) * wp + pw, x[n, c, h], width)
         full = np.empty(f_ * oh * wp, np.float32)
-        for f0 in range(0, f_, MR):
-            for p0 in range(0, n_pos, NR):
-                _tile(xp, channels, plane, taps, wv, k_, f0, f_, n_pos, p0, full, oh * wp)
+        block = max(1, BLOCK_FLOATS // plane)
+        for c_lo in range(0, channels, block):
+            for f0 in range(0, f_, MR):
+                for p0 in range(0, n_pos, NR):
+                    _tile(xp, c_lo, min(c_lo + block, channels), plane, taps, wv, k_, f0, f_, n_pos, p0,
+                          full, oh * wp)
         for f in range(f_):
             for a in range(oh):
                 _copy(y[n, f, a], 0, full[(f * oh + a) * wp:], ow)
