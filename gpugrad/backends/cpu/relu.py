@@ -4,8 +4,8 @@ NumPy's maximum runs on one core; its backward, g * (x > 0), made a mask and a c
 first (three passes, two temporaries). From PARALLEL_FROM elements the loops run in parallel;
 below, a parallel launch costs more than the loop, which runs on one core (the kernel's
 `.serial` form): from 2^17 elements on Numba's OpenMP layer (20 us a launch), from 2^20 on its
-workqueue layer, taken where PyTorch was imported first (see _numba.py: there a ReLU of 401,408
-floats took 0.33 ms in parallel, NumPy's one pass 0.22 ms). As PyTorch: relu(NaN) is NaN, and
+workqueue layer, if a user picks it (a ReLU of 401,408 floats took 0.33 ms in parallel there,
+NumPy's one pass 0.22 ms). As PyTorch: relu(NaN) is NaN, and
 the gradient is 0 wherever x > 0 is false (x <= 0 or NaN), whatever gy holds there.
 """
 import numpy as np
