@@ -98,6 +98,16 @@ def _tile(xv, c_lo, c_hi, plane, taps, wv, k_, f0, f_, n_pos, p0, ov, o_plane):
 
 
 @numba.njit(inline="always")
+def _pad_sample(xp, x, n, ph, pw):
+    """Sample n of x into the zeroed buffer xp, channel planes padded by (ph, pw)."""
+    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    hp, wp = height + 2 * ph, width + 2 * pw
+    for c in range(channels):
+        for h in range(height):
+            conv._copy(xp, (c * hp + h + ph) * wp + pw, x[n, c, h], 0, width, 1)
+
+
+@numba.njit(inline="always")
 def _taps(kh, kw, dh, dw, wp):
     """Each tap's offset along full rows of width wp, row-major like a filter's taps."""
     taps = np.empty(kh * kw, np.int64)
@@ -124,9 +134,7 @@ def _forward(x, w, y, ph, pw, dh, dw):
     wv = w.reshape(-1)
     for n in numba.prange(n_batch):
         xp = np.zeros(channels * plane, np.float32)
-        for c in range(channels):
-            for h in range(height):
-                _copy(xp, (c * hp + h + ph) * wp + pw, x[n, c, h], width)
+        _pad_sample(xp, x, n, ph, pw)
         full = np.empty(f_ * oh * wp, np.float32)
         block = max(1, BLOCK_FLOATS // plane)
         for c_lo in range(0, channels, block):
@@ -136,14 +144,7 @@ def _forward(x, w, y, ph, pw, dh, dw):
                           full, oh * wp)
         for f in range(f_):
             for a in range(oh):
-                _copy(y[n, f, a], 0, full[(f * oh + a) * wp:], ow)
-
-
-@numba.njit(inline="always")
-def _copy(dst, d0, src, m):
-    """dst[d0 + b] = src[b] for b < m (unsigned indices: see conv._copy)."""
-    for b in range(_U(m)):
-        dst[_U(d0) + b] = src[b]
+                conv._copy(y[n, f, a], 0, full, (f * oh + a) * wp, ow, 1)
 
 
 def _direct(x, w, stride, groups):
@@ -202,12 +203,10 @@ def _wgrad(x, gy, ph, pw, dh, dw, parts):
         xv = np.zeros(channels * plane, np.float32)  # the padding stays 0
         gv = np.zeros(8 * row, np.float32)           # as do the widened columns and rows past f_
         for n in range(chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks):
-            for c in range(channels):
-                for h in range(height):
-                    _copy(xv, (c * (height + 2 * ph) + h + ph) * wp + pw, x[n, c, h], width)
+            _pad_sample(xv, x, n, ph, pw)
             for i in range(min(8, f_ - f0)):
                 for a in range(oh):
-                    _copy(gv, i * row + a * wp, gy[n, f0 + i, a], ow)
+                    conv._copy(gv, i * row + a * wp, gy[n, f0 + i, a], 0, ow, 1)
             for c in range(channels):
                 for q in range(pairs):
                     t0 = _U(c * plane + taps[2 * q])
