@@ -36,7 +36,6 @@ function's signature, add the route to ROUTES and its row to gpugrad/kernel_spec
 in `choose` when it wins (on which problem sizes, and why).
 """
 import contextlib
-import math
 
 from . import cuda  # the use_cublas flag (no CuPy)
 
@@ -81,26 +80,31 @@ def choose(kernels, name, *args):
     return ROUTES[name][0]
 
 
-# The CPU's direct convolutions keep per-job buffers that every tile rereads; past these sizes
-# im2col + OpenBLAS was faster: a sample's padded gradient for conv_dgrad, the sums for
-# conv_wgrad (1 KiB per input channel and pair of taps).
-_CPU_DGRAD_BYTES = 64 << 10
+# The CPU's direct weight gradient keeps 16 partial sums per weight (1 KiB per input channel and
+# pair of taps); past this size im2col + OpenBLAS was faster. From _CPU_WIDE_CHANNELS input
+# channels it keeps its sums in registers instead (conv_direct.WIDE_CHANNELS).
 _CPU_WGRAD_BYTES = 192 << 10
+_CPU_WIDE_CHANNELS = 16
 
 
 def _cpu_direct(name, args):
     """Whether the CPU's direct route beats im2col + OpenBLAS on this problem (2-core Xeon,
     float32, medians; im2col / direct).
 
-    - conv2d_forward, every stride-1 one-group problem: 64x6x14x14 -> 16 k5 1232 / 564 us,
-      32x16x14x14 -> 32 k3 1270 / 592 us, 128x64x16x16 -> 128 k3 39.7 / 34.1 ms,
-      256x64x32x32 -> 64 k3 216 / 162 ms.
+    - conv2d_forward, every stride-1 one-group problem: 64x1x28x28 -> 6 k5 0.99 / 0.19 ms,
+      64x6x14x14 -> 16 k5 1.41 / 0.45 ms, 128x64x16x16 -> 128 k3 41.9 / 33.3 ms,
+      256x64x32x32 -> 64 k3 201 / 173 ms.
     - conv_dgrad, when the input has 4 channels or more (the 8-row register tile is its
-      channels) and a sample's padded gradient fits _CPU_DGRAD_BYTES: 32x16x14x14 826 / 635
-      us; 128x3x32x32 (3 channels) 8.1 / 12.2 ms and 128x64x16x16 (166 KiB) 31.9 / 34.9 ms lose.
-    - conv_wgrad, when its sums fit _CPU_WGRAD_BYTES: 32x1x28x28 -> 16 k3 861 / 215 us,
-      32x16x14x14 -> 32 k3 1280 / 844 us, 32x32x28x28 -> 32 k3 (160 KiB) 6.2 / 5.4 ms,
-      128x3x32x32 -> 64 12.3 / 8.1 ms; 128x64x16x16 (320 KiB) 55 / 62 ms loses.
+      channels): 64x6x14x14 1.26 / 0.69 ms, 32x32x28x28 6.1 / 4.4 ms, 128x64x16x16 36.7 /
+      33.8 ms, 256x64x32x32 186 / 166 ms; 32x128x8x8 (5.4 / 6.2 ms) loses a little;
+      128x3x32x32 (3 channels) 8.0 / 10.7 ms loses.
+    - conv_wgrad, when its 16 partial sums per weight fit _CPU_WGRAD_BYTES: 32x1x28x28 -> 16
+      k3 861 / 215 us, 32x16x14x14 -> 32 k3 1280 / 844 us, 128x3x32x32 -> 64 12.3 / 8.1 ms;
+      and always from _CPU_WIDE_CHANNELS input channels, where the channels go on the vector
+      lanes (im2col / lanes / 16 sums): 32x16x14x14 -> 32 k3 1.31 / 0.65 / 0.69 ms,
+      32x32x28x28 -> 32 k3 5.6 / 3.0 / 5.2 ms, 128x64x16x16 -> 128 41 / 36 / 73 ms, 32x128x8x8
+      -> 128 8.8 / 6.6 / 12.2 ms; with 8 channels the lanes lose (32x8x28x28 -> 16 1.58 /
+      1.37 / 0.74 ms).
 
     Only problems the direct kernels compute: stride 1, one group, float32 (forced on another
     problem, the route hands it to im2col)."""
@@ -115,10 +119,9 @@ def _cpu_direct(name, args):
     if name == "conv_dgrad":
         gy, w, x_shape, _, padding, dilation, _ = args
         pad = [(k - 1) * d - p for k, p, d in zip(w.shape[2:], padding, dilation)]
-        padded = [n + 2 * q for n, q in zip(gy.shape[2:], pad)]
-        return min(pad) >= 0 and x_shape[1] >= 4 and gy.shape[1] * math.prod(padded) * 4 <= _CPU_DGRAD_BYTES
+        return min(pad) >= 0 and x_shape[1] >= 4
     x, _, kh, kw = args[:4]  # conv_wgrad
-    return x.shape[1] * -(-kh * kw // 2) * 1024 <= _CPU_WGRAD_BYTES
+    return x.shape[1] >= _CPU_WIDE_CHANNELS or x.shape[1] * -(-kh * kw // 2) * 1024 <= _CPU_WGRAD_BYTES
 
 
 def run(kernels, name, *args):

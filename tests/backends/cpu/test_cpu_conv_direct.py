@@ -34,7 +34,9 @@ def poisoned(monkeypatch):
     for dtype in (np.float32, np.float64):
         conv_direct.conv_dgrad(conv_direct.conv2d_forward(x.astype(dtype), w.astype(dtype), *args),
                                w.astype(dtype), x.shape, *args)
-        conv_direct.conv_wgrad(x.astype(dtype), x[:, :1].repeat(3, 1).astype(dtype), 3, 3, *args)
+        for channels in (2, conv_direct.NR):  # the weight gradient's two kernels
+            conv_direct.conv_wgrad(x.repeat(channels // 2, 1).astype(dtype), x[:, :1].repeat(3, 1).astype(dtype),
+                                   3, 3, *args)
     empty = np.empty
     monkeypatch.setattr(np, "empty", lambda *a, **k: (lambda e: e.fill(np.nan) or e)(empty(*a, **k)))
 
@@ -61,6 +63,14 @@ def test_dgrad(case):
                  ref.conv_dgrad_ref(gy, w, x.shape, *args), np.float32)
 
 
+@pytest.fixture(params=[1, float("inf")], ids=["lanes", "sums"])
+def both_wgrads(request, monkeypatch):
+    """Both weight-gradient kernels on every case: with the input channels on the lanes (from
+    one channel on), and as 16 partial sums per weight (at every channel count)."""
+    monkeypatch.setattr(conv_direct, "WIDE_CHANNELS", request.param)
+
+
+@pytest.mark.usefixtures("both_wgrads")
 @SETTINGS
 @given(direct_cases())
 def test_wgrad(case):
@@ -86,9 +96,35 @@ def test_hands_other_problems_to_im2col():
         assert_close(conv_direct.conv_wgrad(x, gy, 3, 3, *args), ref.conv_wgrad_ref(x, gy, 3, 3, *args), np.float64)
 
 
+@SETTINGS
+@given(st.integers(1, 4), st.integers(30, 70), st.integers(1, 20), st.integers(1, 7), st.integers(1, 3),
+       st.integers(0, 2), st.integers(0, 2 ** 32 - 1))
+def test_wgrad_with_channels_past_the_lanes(n, c, f, size, kernel, padding, seed):
+    """The lanes' kernel (the default from 32 channels) where the channels fill one tile of 32
+    lanes, part of a second or a third."""
+    out = size + 2 * padding - kernel + 1
+    assume(out >= 1)
+    x, gy = normal(seed, (n, c, size, size + 1)), normal(seed + 1, (n, f, out, out + 1))
+    args = (1, 1), (padding, padding), (1, 1), 1
+    assert_close(conv_direct.conv_wgrad(x.astype(np.float32), gy.astype(np.float32), kernel, kernel, *args),
+                 ref.conv_wgrad_ref(x, gy, kernel, kernel, *args), np.float32)
+
+
 def test_wgrad_sums_over_batch_chunks():
     """More samples than jobs per channel block: the chunks' partial sums add up."""
     x, gy = normal(3, (37, 3, 6, 5)), normal(4, (37, 5, 4, 3))
     args = (1, 1), (0, 0), (1, 1), 1
     assert_close(conv_direct.conv_wgrad(x.astype(np.float32), gy.astype(np.float32), 3, 3, *args),
                  ref.conv_wgrad_ref(x, gy, 3, 3, *args), np.float32)
+
+
+def test_route_rule_takes_the_lanes_kernel_from_its_channel_count():
+    """algorithms may not import this backend, so it states the lanes' threshold itself: the two
+    agree, and from there the weight gradient goes direct however large its 16-sum form's sums."""
+    from gpugrad.backends import algorithms
+    assert algorithms._CPU_WIDE_CHANNELS == conv_direct.WIDE_CHANNELS
+    args = 5, 5, (1, 1), (2, 2), (1, 1), 1
+    for channels, direct in [(conv_direct.WIDE_CHANNELS - 1, False), (conv_direct.WIDE_CHANNELS, True)]:
+        x, gy = np.zeros((2, channels, 8, 8), np.float32), np.zeros((2, 128, 8, 8), np.float32)
+        assert channels * 13 * 1024 > algorithms._CPU_WGRAD_BYTES  # 13 pairs of taps
+        assert algorithms._cpu_direct("conv_wgrad", (x, gy) + args) == direct
