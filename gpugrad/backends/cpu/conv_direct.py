@@ -26,7 +26,7 @@ import numpy as np
 from . import conv, simd
 from ._numba import numba, parallel_kernel
 
-MR, NR = 8, 2 * simd.LANES  # register tile: output channels x positions
+MR, NR = 8, 2 * simd.LANES  # register tile: output channels x lanes (two vectors)
 BLOCK_FLOATS = 4096         # padded input per channel block of the forward: 16 KiB
 WIDE_CHANNELS = simd.LANES  # input channels from which the weight gradient puts them on lanes
 _U = numba.uint64
@@ -316,8 +316,8 @@ def _store16(acc, a, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13,
 
 def conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups):
     """dL/dW as conv.conv_wgrad; stride-1, one-group float32 problems as sums over full-width
-    positions of gy times the shifted, padded x: by _wgrad_wide when x has a register tile's
-    width of channels (WIDE_CHANNELS), else by _wgrad."""
+    positions of gy times the shifted, padded x: by _wgrad_wide when x has at least a vector's
+    lanes of channels (WIDE_CHANNELS), else by _wgrad."""
     if not _direct(x, gy, stride, groups):
         return conv.conv_wgrad(x, gy, kh, kw, stride, padding, dilation, groups)
     f, channels = gy.shape[1], x.shape[1]
