@@ -63,6 +63,22 @@ def test_dgrad(case):
                  ref.conv_dgrad_ref(gy, w, x.shape, *args), np.float32)
 
 
+@SETTINGS
+@given(st.integers(1, 2), st.integers(1, 9), st.integers(1, 10), st.integers(1, 5), st.integers(12, 40),
+       st.integers(1, 5), st.integers(0, 4), st.integers(1, 2), st.integers(0, 2 ** 32 - 1))
+def test_forward_and_dgrad_on_wide_rows(n, c, f, height, width, kernel, padding, dilation, seed):
+    """Rows of 12-40 columns: output rows of one, two or three vectors, taken as the rows' own
+    vectors where they fit the padded width and along full-width positions where not."""
+    out = [s + 2 * padding - dilation * (kernel - 1) for s in (height, width)]
+    assume(min(out) >= 1)
+    x, w, gy = normal(seed, (n, c, height, width)), normal(seed + 1, (f, c, kernel, kernel)), normal(seed + 2, (n, f, *out))
+    args = (1, 1), (padding, padding), (dilation, dilation), 1
+    assert_close(conv_direct.conv2d_forward(x.astype(np.float32), w.astype(np.float32), *args),
+                 ref.conv2d_ref(x, w, *args), np.float32)
+    assert_close(conv_direct.conv_dgrad(gy.astype(np.float32), w.astype(np.float32), x.shape, *args),
+                 ref.conv_dgrad_ref(gy, w, x.shape, *args), np.float32)
+
+
 @pytest.fixture(params=[1, float("inf")], ids=["lanes", "sums"])
 def both_wgrads(request, monkeypatch):
     """Both weight-gradient kernels on every case: with the input channels on the lanes (from
