@@ -149,22 +149,22 @@ def _forward(x, w, y, ph, pw, dh, dw):
     # rows of vectors: oh rows of ow lanes; else one full-width row up to the last position kept
     n_rows, length = (oh, ow) if by_rows else (1, (oh - 1) * wp + ow)
     seg, out_row = (seg, ow) if by_rows else (-(-length // simd.LANES), 0)
+    o_plane = oh * ow if by_rows else oh * wp
+    block = max(1, BLOCK_FLOATS // plane)
     wv = w.reshape(-1)
     for n in numba.prange(n_batch):
         xp = np.zeros(channels * plane, np.float32)
         _pad_sample(xp, x, n, ph, pw)
-        full = y[n].reshape(-1) if by_rows else np.empty(f_ * oh * wp, np.float32)
-        o_plane = oh * ow if by_rows else oh * wp
-        block = max(1, BLOCK_FLOATS // plane)
+        out = y[n].reshape(-1) if by_rows else np.empty(f_ * o_plane, np.float32)
         for c_lo in range(0, channels, block):
             for f0 in range(0, f_, MR):
                 for g in range(0, n_rows * seg, 2):
                     _tile(xp, c_lo, min(c_lo + block, channels), plane, taps, wv, k_, f0, f_,
-                          _pair(g, n_rows, seg, wp, out_row, length), full, o_plane, c_lo > 0)
+                          _pair(g, n_rows, seg, wp, out_row, length), out, o_plane, c_lo > 0)
         if not by_rows:
             for f in range(f_):
                 for a in range(oh):
-                    conv._copy(y[n, f, a], 0, full, (f * oh + a) * wp, ow, 1)
+                    conv._copy(y[n, f, a], 0, out, (f * oh + a) * wp, ow, 1)
 
 
 def _direct(x, w, stride, groups):
@@ -277,11 +277,11 @@ def _wgrad_wide(x, gy, ph, pw, dh, dw, parts):
         xt = np.zeros((height + 2 * ph) * wp * channels, np.float32)  # the padding stays 0
         first = chunk * n_batch // n_chunks
         for n in range(first, (chunk + 1) * n_batch // n_chunks):
+            xn = x[n].reshape(-1)
             for h in range(height):
-                for b in range(width):
-                    at = _U(((h + ph) * wp + b + pw) * channels)
-                    for c in range(_U(channels)):
-                        xt[at + c] = x[n, c, h, b]
+                for b in range(width):  # the channels of (h, b), a plane apart in x
+                    conv._copy(xt, ((h + ph) * wp + b + pw) * channels, xn, h * width + b, channels,
+                               height * width)
             gv = gy[n].reshape(-1)
             for f0 in range(0, f_, MR):
                 for t in range(n_taps):
